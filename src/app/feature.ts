@@ -1,0 +1,32 @@
+import type { BaseServer } from "engine.io";
+import type { Server } from "socket.io";
+import type { Config } from "../config/env";
+import type { Logger } from "../log/logger";
+
+/**
+ * What a feature module receives. It never sees workers, IPC or the HTTP engine: the Socket.IO
+ * server it gets already spans the cluster (broadcasts, rooms, `fetchSockets`, `serverSideEmit`).
+ */
+export interface FeatureContext<S extends Server = Server> {
+  io: S;
+  log: Logger;
+  config: Config;
+  /**
+   * A label for the process serving this connection (opaque; for diagnostics and tests that must
+   * tell instances apart, never for routing).
+   */
+  instance: string;
+  /** A plain Engine.IO server at `path`, on the same port, for protocol-level applications. */
+  engineServer(path: string, options?: Record<string, unknown>): BaseServer;
+}
+
+/** A feature: registers its handlers and middlewares on the context, once per process. */
+export type Feature<S extends Server = Server> = (context: FeatureContext<S>) => void;
+
+/** An application: named features, started in order. */
+export interface Application {
+  name: string;
+  /** Socket.IO server options the application needs (merged over the runtime's). */
+  serverOptions?: Record<string, unknown>;
+  features: Feature<Server>[];
+}

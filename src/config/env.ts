@@ -1,0 +1,146 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Runtime configuration, read from environment variables and validated at start.
+ *
+ * Every option has a documented default; an invalid value stops the process with
+ * one line naming the variable, the value and what is allowed (see {@link loadConfig}).
+ */
+export interface Config {
+  /** `PORT`: TCP port every worker listens on. Default `3000`. */
+  port: number;
+  /** `HOST`: address to bind. Default `0.0.0.0`. */
+  host: string;
+  /** `WORKERS`: number of worker processes. Default: the number of cores. */
+  workers: number;
+  /** `ENGINE`: `uws` (uWebSockets.js) or `node` (Node's http server). Default `uws`. */
+  engine: "uws" | "node";
+  /**
+   * `CORS_ORIGIN`: `*`, or a comma-separated list of allowed origins. Default: unset,
+   * no CORS headers (pages served by this server need none).
+   */
+  corsOrigin: string[] | "*" | undefined;
+  /** `PING_INTERVAL`: Engine.IO heartbeat interval in ms. Default `25000`. */
+  pingInterval: number;
+  /** `PING_TIMEOUT`: Engine.IO heartbeat timeout in ms. Default `20000`. */
+  pingTimeout: number;
+  /** `MAX_HTTP_BUFFER_SIZE`: largest accepted message / polling body in bytes. Default `1000000`. */
+  maxHttpBufferSize: number;
+  /** `LOG_LEVEL`: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. Default `info`. */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** `APP`: the built-in application to run (`echo`, `conformance`). Default `echo`. */
+  app: string;
+  /**
+   * `UPGRADE_WINDOW`: how long (ms) a new polling session waits for its WebSocket upgrade
+   * before the application sees it, so that the session can move to the worker the
+   * WebSocket reached. Clamped below `PING_INTERVAL`. Default `500`.
+   */
+  upgradeWindow: number;
+  /** `SHUTDOWN_TIMEOUT`: ms a worker may take to drain before it is killed. Default `10000`. */
+  shutdownTimeout: number;
+  /** `PUBLIC_DIR`: folder served as static files. Default: the project's `public/`. */
+  publicDir: string;
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`));
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Environment variable → parser; each parser's message says what is allowed. */
+const schema = {
+  PORT: int(0, 65535),
+  HOST: z.string().min(1, "a host name or IP address"),
+  WORKERS: int(1, 1024),
+  ENGINE: z.enum(["uws", "node"], "uws or node"),
+  CORS_ORIGIN: z.string().min(1, "* or a comma-separated list of origins"),
+  PING_INTERVAL: int(50, 3_600_000),
+  PING_TIMEOUT: int(50, 3_600_000),
+  MAX_HTTP_BUFFER_SIZE: int(1, 1_073_741_824),
+  LOG_LEVEL: z.enum(LOG_LEVELS, LOG_LEVELS.join(", ")),
+  APP: z.string().regex(/^[a-z][a-z0-9-]*$/, "an application name such as echo or conformance"),
+  UPGRADE_WINDOW: int(0, 60_000),
+  SHUTDOWN_TIMEOUT: int(100, 600_000),
+  PUBLIC_DIR: z.string().min(1, "a folder path"),
+} as const;
+
+type Key = keyof typeof schema;
+
+const DEFAULTS: Record<Key, string> = {
+  PORT: "3000",
+  HOST: "0.0.0.0",
+  WORKERS: String(os.availableParallelism()),
+  ENGINE: "uws",
+  CORS_ORIGIN: "",
+  PING_INTERVAL: "25000",
+  PING_TIMEOUT: "20000",
+  MAX_HTTP_BUFFER_SIZE: "1000000",
+  LOG_LEVEL: "info",
+  APP: "echo",
+  UPGRADE_WINDOW: "500",
+  SHUTDOWN_TIMEOUT: "10000",
+  PUBLIC_DIR: "",
+};
+
+/** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
+export class ConfigError extends Error {}
+
+function read(env: NodeJS.ProcessEnv, key: Key): unknown {
+  const raw = env[key] ?? DEFAULTS[key];
+  const result = schema[key].safeParse(raw);
+  if (!result.success) {
+    const allowed = result.error.issues[0]?.message ?? "a valid value";
+    throw new ConfigError(`invalid configuration: ${key}=${JSON.stringify(raw)} (allowed: ${allowed})`);
+  }
+  return result.data;
+}
+
+function parseOrigins(raw: string): Config["corsOrigin"] {
+  if (raw === "") return undefined;
+  if (raw.trim() === "*") return "*";
+  const list = raw.split(",").map((o) => o.trim());
+  for (const origin of list) {
+    if (!/^https?:\/\/[^\s/]+$/.test(origin)) {
+      throw new ConfigError(
+        `invalid configuration: CORS_ORIGIN=${JSON.stringify(raw)} (allowed: * or a comma-separated list of origins such as https://example.com)`,
+      );
+    }
+  }
+  return list;
+}
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigError naming the variable, the value and what is allowed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const pingInterval = read(env, "PING_INTERVAL") as number;
+  const pingTimeout = read(env, "PING_TIMEOUT") as number;
+  const cors = env.CORS_ORIGIN ?? DEFAULTS.CORS_ORIGIN;
+  return {
+    port: read(env, "PORT") as number,
+    host: read(env, "HOST") as string,
+    workers: read(env, "WORKERS") as number,
+    engine: read(env, "ENGINE") as Config["engine"],
+    corsOrigin: cors === "" ? undefined : parseOrigins((read(env, "CORS_ORIGIN") as string)),
+    pingInterval,
+    pingTimeout,
+    maxHttpBufferSize: read(env, "MAX_HTTP_BUFFER_SIZE") as number,
+    logLevel: read(env, "LOG_LEVEL") as Config["logLevel"],
+    app: read(env, "APP") as string,
+    upgradeWindow: Math.min(read(env, "UPGRADE_WINDOW") as number, Math.floor(pingInterval * 0.66)),
+    shutdownTimeout: read(env, "SHUTDOWN_TIMEOUT") as number,
+    publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
+  };
+}
+
+function defaultPublicDir(): string {
+  // dist/config/env.js → <project>/public
+  return path.resolve(__dirname, "..", "..", "public");
+}

@@ -1,0 +1,28 @@
+import cluster from "node:cluster";
+import { ConfigError, loadConfig, type Config } from "./config/env";
+import { applications } from "./app/registry";
+import { runPrimary } from "./runtime/primary/primary";
+import { runWorker } from "./runtime/worker/worker";
+
+function configOrExit(): Config {
+  try {
+    const config = loadConfig();
+    if (!applications[config.app]) {
+      throw new ConfigError(
+        `invalid configuration: APP=${JSON.stringify(config.app)} (allowed: ${Object.keys(applications).join(", ")})`,
+      );
+    }
+    return config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+const config = configOrExit();
+const run = cluster.isPrimary ? runPrimary : runWorker;
+run(config).catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+import createDebug from "debug";
+import type { Worker } from "node:cluster";
+import net from "node:net";
+import { ownerOf } from "../session-id";
+import { CONNECTION_MESSAGE, type RoutedConnection } from "./routed-connection";
+
+const debug = createDebug("runtime:node:router");
+
+/** Longest a client may take to send its request headers before the primary hangs up (ms). */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Largest request head the primary reads to find the session id. */
+const MAX_HEAD = 16 * 1024;
+const HEAD_END = Buffer.from("\r\n\r\n");
+
+export interface ConnectionRouterOptions {
+  host: string;
+  port: number;
+  /** Workers that can take connections now. */
+  workers: () => Worker[];
+}
+
+export interface ConnectionRouter {
+  /** Stops accepting; connections already handed over are not affected. */
+  close(): void;
+}
+
+/** The session id in a request head (`sid=` in the request line's query), if any. */
+function sessionIdOf(head: Buffer): string | undefined {
+  const lineEnd = head.indexOf("\r\n");
+  const line = head.subarray(0, lineEnd === -1 ? head.length : lineEnd).toString("latin1");
+  return /[?&]sid=([^&\s]+)/.exec(line)?.[1];
+}
+
+/**
+ * The Node engine's sticky router, in the primary: accepts TCP connections, reads the request
+ * head, and hands the connection (with the bytes it read) to the worker that owns the session
+ * named in it, or to the next worker in turn for a new session.
+ *
+ * What it does differently from `@socket.io/sticky`: it stops the socket reading before the
+ * handle leaves the primary and sends every byte it had read (a request head split over
+ * several packets is not lost), it owns no session table (session ids name their worker), and
+ * it only hands connections to workers that are listening and connected.
+ */
+export function startConnectionRouter(options: ConnectionRouterOptions): Promise<ConnectionRouter> {
+  let next = 0;
+  const pick = (head: Buffer): Worker | undefined => {
+    const workers = options.workers().filter((worker) => worker.isConnected());
+    if (workers.length === 0) return undefined;
+    const sid = sessionIdOf(head);
+    const owner = sid ? ownerOf(sid) : undefined;
+    const owning = owner === undefined ? undefined : workers.find((worker) => worker.id === owner);
+    return owning ?? workers[next++ % workers.length];
+  };
+
+  const route = (socket: net.Socket) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+      if (head.indexOf(HEAD_END) === -1 && size < MAX_HEAD) return;
+      socket.off("data", onData);
+      socket.pause();
+      // stop reading: what the kernel receives from now on is read by the worker
+      (socket as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
+      let buffered: Buffer | null;
+      while ((buffered = socket.read() as Buffer | null) !== null) chunks.push(buffered);
+      handOver(socket, Buffer.concat(chunks));
+    };
+    socket.on("data", onData);
+    socket.resume();
+  };
+
+  const handOver = (socket: net.Socket, head: Buffer) => {
+    const worker = pick(head);
+    if (!worker) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    socket.setTimeout(0);
+    socket.removeAllListeners("error");
+    socket.on("error", () => undefined);
+    const message: RoutedConnection = { type: CONNECTION_MESSAGE, head: head.toString("base64") };
+    debug("connection (%d bytes read) to worker %d", head.length, worker.id);
+    worker.send(message, socket, { keepOpen: false }, (err) => {
+      if (err) {
+        debug("hand-over to worker %d failed: %s", worker.id, err.message);
+        socket.destroy();
+      }
+    });
+  };
+
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, route);
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off("error", reject);
+      resolve({ close: () => server.close() });
+    });
+  });
+}

@@ -1,0 +1,109 @@
+import type { HttpRequest, HttpResponse } from "uWebSockets.js";
+import type { GuardedResponse } from "./response-guard";
+
+/**
+ * A copy of an HTTP request that outlives its uWS handler. uWS request objects are
+ * only valid until the handler returns and body chunks are reused buffers, so a request
+ * that is forwarded to another worker or held for later is captured first.
+ */
+export interface CapturedRequest {
+  method: string;
+  url: string;
+  query: string;
+  /** Header names in lower case, as uWS gives them. */
+  headers: Array<[string, string]>;
+  remoteAddress: string;
+  /** The complete body; empty for GET. */
+  body: Buffer;
+}
+
+/** Header carrying the client address across a forwarding hop (trusted on the private listener only). */
+export const REMOTE_ADDRESS_HEADER = "x-sticky-remote-address";
+/** Header counting forwarding hops, so that a request never loops between workers. */
+export const HOPS_HEADER = "x-sticky-hops";
+
+/**
+ * Captures `req` synchronously and collects its body. Resolves `undefined` when the
+ * client went away or sent more than `maxBody` bytes (then answers 413 itself).
+ */
+export function captureRequest(
+  res: GuardedResponse,
+  req: HttpRequest,
+  maxBody: number,
+  remoteAddress?: string,
+): Promise<CapturedRequest | undefined> {
+  const headers: Array<[string, string]> = [];
+  req.forEach((key, value) => headers.push([key, value]));
+  const captured: CapturedRequest = {
+    method: req.getMethod().toUpperCase(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? "",
+    headers,
+    remoteAddress: remoteAddress ?? Buffer.from(res.getRemoteAddressAsText()).toString(),
+    body: Buffer.alloc(0),
+  };
+  if (captured.method === "GET" || captured.method === "HEAD" || captured.method === "OPTIONS") {
+    return Promise.resolve(captured);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onAborted(() => resolve(undefined));
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      if (size > maxBody) {
+        res.cork(() => res.writeStatus("413 Payload Too Large").end());
+        resolve(undefined);
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // copy: uWS reuses the chunk's memory
+      if (isLast) {
+        captured.body = Buffer.concat(chunks, size);
+        resolve(captured);
+      }
+    });
+  });
+}
+
+/** The value of a captured header, or `""`. */
+export function headerOf(request: CapturedRequest, name: string): string {
+  for (const [key, value] of request.headers) if (key === name) return value;
+  return "";
+}
+
+/**
+ * Rebuilds a uWS-like request from a capture, and makes `res.onData` deliver the captured
+ * body, so that engine.io's own request handler can serve a request after its handler
+ * returned (or one that came over the private listener).
+ */
+export function replayRequest(captured: CapturedRequest, res: HttpResponse): HttpRequest {
+  res.getRemoteAddressAsText = () => toArrayBuffer(Buffer.from(captured.remoteAddress));
+  res.onData = (handler) => {
+    handler(toArrayBuffer(captured.body), true);
+    return res;
+  };
+  let yielded = false;
+  const request = {
+    getMethod: () => captured.method.toLowerCase(),
+    getCaseSensitiveMethod: () => captured.method,
+    getUrl: () => captured.url,
+    getQuery: (key?: string) => (key === undefined ? captured.query : new URLSearchParams(captured.query).get(key) ?? undefined),
+    getHeader: (name: string) => headerOf(captured, String(name).toLowerCase()),
+    forEach: (callback: (key: string, value: string) => void) => {
+      for (const [key, value] of captured.headers) callback(key, value);
+    },
+    getParameter: () => "",
+    setYield: (value: boolean) => {
+      yielded = value;
+      return request;
+    },
+    get yielded() {
+      return yielded;
+    },
+  };
+  return request as unknown as HttpRequest;
+}
+
+function toArrayBuffer(buffer: Buffer): ArrayBuffer {
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+}

@@ -1,0 +1,93 @@
+import createDebug from "debug";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { Server } from "socket.io";
+import type { ServerOptions as EngineOptions } from "engine.io";
+import uws, { type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
+import type { EngineAdapter, EngineContext, RunningEngine } from "../engine";
+import { mountHttpRoutes } from "./http";
+import { privateSocketPath } from "./private-channel";
+import { StickyRouter } from "./sticky-router";
+import { StickyUServer } from "./sticky-engine";
+
+const debug = createDebug("runtime:uws");
+
+/** Socket.IO's uWS adapter patch (native `publish` for broadcasts); not in its package exports. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { patchAdapter } = require(path.join(path.dirname(require.resolve("socket.io/package.json")), "dist", "uws.js")) as {
+  patchAdapter(app: TemplatedApp): void;
+};
+
+/**
+ * Backpressure (bytes) a WebSocket may build before uWS skips it in `publish`: large enough that a
+ * broadcast burst reaches a healthy but busy client.
+ */
+const MAX_BACKPRESSURE = 4 * 1024 * 1024;
+
+/** The uWebSockets.js engine: one uWS app per worker, all on the same port (SO_REUSEPORT). */
+export const uwsEngine: EngineAdapter = {
+  name: "uws",
+  create(context: EngineContext): RunningEngine {
+    const { config, workerId, runtimeDir } = context;
+    const app = uws.App();
+    const privateApp = uws.App();
+    const router = new StickyRouter({
+      workerId,
+      runtimeDir,
+      maxHttpBufferSize: config.maxHttpBufferSize,
+      pollTimeoutMs: config.pingInterval + config.pingTimeout + 5000,
+      movedTtlMs: 2 * (config.pingInterval + config.pingTimeout),
+    });
+    router.mountPrivate(privateApp);
+    const engines: StickyUServer[] = [];
+    let listenSocket: us_listen_socket | undefined;
+    let privateSocket: us_listen_socket | undefined;
+    const socketPath = privateSocketPath(runtimeDir, workerId);
+
+    const attach = (enginePath: string, options: Partial<EngineOptions>): StickyUServer => {
+      const attachOptions = { ...options, path: enginePath, maxBackpressure: MAX_BACKPRESSURE, idleTimeout: 0 };
+      const engine = new StickyUServer(attachOptions as EngineOptions & { path: string }, router, config.upgradeWindow);
+      engine.attach(router.interceptor(app, engine), attachOptions);
+      engines.push(engine);
+      return engine;
+    };
+
+    const io = new Server(context.serverOptions);
+    io.bind(attach(io.path(), { ...(context.serverOptions as Partial<EngineOptions>) }));
+    patchAdapter(app);
+    mountHttpRoutes(app, context.routes);
+
+    return {
+      io,
+      createEngineServer: (enginePath, options) => attach(enginePath, options),
+      listen: () =>
+        new Promise<void>((resolve, reject) => {
+          rmSync(socketPath, { force: true });
+          privateApp.listen_unix((token) => {
+            if (!token) return reject(new Error(`cannot listen on private socket ${socketPath}`));
+            privateSocket = token;
+            app.listen(config.host, config.port, (publicToken) => {
+              if (!publicToken) return reject(new Error(`cannot listen on ${config.host}:${config.port}`));
+              listenSocket = publicToken;
+              debug("listening on %s:%d and %s", config.host, config.port, socketPath);
+              resolve();
+            });
+          }, socketPath);
+        }),
+      stopAccepting() {
+        if (listenSocket) uws.us_listen_socket_close(listenSocket);
+        listenSocket = undefined;
+      },
+      closeSessions() {
+        for (const engine of engines) engine.close();
+      },
+      sessionCount: () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0),
+      close() {
+        router.close();
+        if (privateSocket) uws.us_listen_socket_close(privateSocket);
+        privateSocket = undefined;
+        rmSync(socketPath, { force: true });
+      },
+    };
+  },
+};

@@ -1,0 +1,91 @@
+import { uServer, type ErrorCallback, type ServerOptions } from "engine.io";
+import type { IncomingMessage } from "node:http";
+import { ConnectionGate } from "./connection-gate";
+import type { EngineServer, EngineSocket } from "./engine-internals";
+import type { GuardedResponse } from "./response-guard";
+import { createSessionId, ownerOf } from "../session-id";
+import { closeUpgrade } from "./upgrade-refusal";
+
+/** What the engine needs from the worker's sticky router. */
+export interface StickyPeer {
+  readonly workerId: number;
+  /** Moves session `sid` of `engine` from its owner to this worker; resolves whether it worked. */
+  takeOver(engine: StickyUServer, sid: string): Promise<boolean>;
+}
+
+type VerifiedRequest = IncomingMessage & { _query: Record<string, string>; [RAW_RESPONSE]?: GuardedResponse };
+
+/** Where the router leaves the guarded uWS response on an upgrade request. */
+export const RAW_RESPONSE = Symbol("rawResponse");
+
+const BAD_REQUEST = 3;
+
+/**
+ * engine.io's uWS server with the three hooks sticky routing needs:
+ * - session ids name this worker ({@link createSessionId});
+ * - a WebSocket upgrade for a session owned by another worker takes the session over
+ *   before engine.io's own upgrade path runs;
+ * - new polling sessions are held back from the application by a {@link ConnectionGate}.
+ */
+export class StickyUServer extends uServer {
+  readonly gate: ConnectionGate;
+  /** The path this engine serves, e.g. `/socket.io/`. */
+  readonly path: string;
+
+  constructor(
+    opts: ServerOptions & { path: string },
+    private readonly peer: StickyPeer,
+    private readonly upgradeWindowMs: number,
+  ) {
+    super(opts);
+    this.path = this._computePath(opts);
+    this.gate = new ConnectionGate(upgradeWindowMs, (socket) => super.emit("connection", socket));
+  }
+
+  /** engine.io's internals, typed. */
+  get internals(): EngineServer & { emit(event: string, ...args: unknown[]): boolean } {
+    return this as unknown as EngineServer & { emit(event: string, ...args: unknown[]): boolean };
+  }
+
+  override generateId(): string {
+    return createSessionId(this.peer.workerId);
+  }
+
+  hasSession(sid: string): boolean {
+    return Object.hasOwn(this.internals.clients, sid);
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
+      this.gate.hold(args[0] as EngineSocket);
+      return true;
+    }
+    return super.emit(event, ...args);
+  }
+
+  private shouldHold(socket: EngineSocket): boolean {
+    return (
+      this.upgradeWindowMs > 0 &&
+      socket.transport.name === "polling" &&
+      (this.opts.transports ?? []).includes("websocket")
+    );
+  }
+
+  protected override verify(req: VerifiedRequest, upgrade: boolean, fn: ErrorCallback): void | boolean {
+    const sid = req._query.sid;
+    if (!upgrade || !sid) return super.verify(req as never, upgrade, fn);
+    if (this.hasSession(sid)) {
+      const session = this.internals.clients[sid]!;
+      // a second WebSocket for a session that has (or is getting) one: accept, then close it
+      if ((session.upgraded || session.upgrading) && closeUpgrade.refuse(req)) return;
+      return super.verify(req as never, upgrade, fn);
+    }
+    const owner = ownerOf(sid);
+    if (owner === undefined || owner === this.peer.workerId) return super.verify(req as never, upgrade, fn);
+    void this.peer.takeOver(this, sid).then((moved) => {
+      if (req[RAW_RESPONSE]?.aborted) return;
+      if (moved) super.verify(req as never, upgrade, fn);
+      else if (!closeUpgrade.refuse(req)) fn(BAD_REQUEST, { name: "TAKEOVER_REFUSED", sid });
+    });
+  }
+}

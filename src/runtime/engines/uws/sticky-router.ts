@@ -1,0 +1,232 @@
+import createDebug from "debug";
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocketBehavior } from "uWebSockets.js";
+import { stats } from "../../stats";
+import { forwardRequest } from "./forwarder";
+import { privateRequest, privateSocketPath } from "./private-channel";
+import {
+  captureRequest,
+  headerOf,
+  HOPS_HEADER,
+  REMOTE_ADDRESS_HEADER,
+  replayRequest,
+  type CapturedRequest,
+} from "./request-capture";
+import { guardResponse, wantsClose, type GuardedResponse } from "./response-guard";
+import { ownerOf } from "../session-id";
+import { attachSession, detachSession, type SessionSnapshot } from "./session-transfer";
+import { RAW_RESPONSE, type StickyPeer, type StickyUServer } from "./sticky-engine";
+import { closeUpgrade, stashUpgrade } from "./upgrade-refusal";
+
+const debug = createDebug("runtime:uws:sticky");
+
+type RequestHandler = (res: HttpResponse, req: HttpRequest) => void;
+type UpgradeHandler = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void;
+
+/** A forwarded request never takes more hops than owner → new owner. */
+const MAX_HOPS = 2;
+const TAKEOVER_PATH = "/__sticky/takeover";
+
+interface Route {
+  engine: StickyUServer;
+  /** engine.io's own request handler, as `engine.attach()` registered it. */
+  handle: RequestHandler;
+}
+
+export interface StickyRouterOptions {
+  workerId: number;
+  runtimeDir: string;
+  maxHttpBufferSize: number;
+  /** Longest a forwarded long-poll may wait for its answer (ms). */
+  pollTimeoutMs: number;
+  /** How long a worker remembers where a session moved (ms, refreshed on use). */
+  movedTtlMs: number;
+}
+
+/**
+ * Sticky sessions for engine.io on uWebSockets.js, inside each worker (see README, "Sticky
+ * sessions"). Session ids name their owner; a polling request for another worker's session is
+ * forwarded to it over the private channel; a WebSocket upgrade for another worker's session
+ * takes the session over (while the application has not seen it yet), so that after the upgrade
+ * no frame of that client crosses processes.
+ */
+export class StickyRouter implements StickyPeer {
+  readonly workerId: number;
+  private readonly routes = new Map<string, Route>();
+  /** Sessions this worker handed over: sid → new owner, with an expiry refreshed on use. */
+  private readonly moved = new Map<string, { workerId: number; expires: number }>();
+  /** Sessions being taken over → requests held until the takeover settles. */
+  private readonly pending = new Map<string, Array<() => void>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: StickyRouterOptions) {
+    this.workerId = options.workerId;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, options.movedTtlMs / 2)).unref();
+  }
+
+  /**
+   * An app-like object to pass to `engine.attach()`: it registers engine.io's handlers on the
+   * public app wrapped by this router, and remembers them for the private listener.
+   */
+  interceptor(app: TemplatedApp, engine: StickyUServer): TemplatedApp {
+    const proxy = {
+      any: (pattern: string, handler: RequestHandler) => {
+        this.routes.set(pattern, { engine, handle: handler });
+        app.any(pattern, (res, req) => this.onPublicRequest({ engine, handle: handler }, res, req));
+        return proxy;
+      },
+      ws: (pattern: string, behavior: WebSocketBehavior<unknown>) => {
+        const upgrade = behavior.upgrade as UpgradeHandler;
+        const open = behavior.open;
+        app.ws(pattern, {
+          ...behavior,
+          upgrade: (res, req, context) => {
+            const guarded = guardResponse(res, false);
+            stashUpgrade(req, guarded, context);
+            (req as unknown as { [RAW_RESPONSE]: GuardedResponse })[RAW_RESPONSE] = guarded;
+            upgrade(guarded, req, context);
+          },
+          open: (ws) => {
+            if (closeUpgrade.isRefused(ws)) return closeUpgrade.close(ws);
+            open?.(ws);
+          },
+          message: (ws, message, isBinary) => {
+            if (!closeUpgrade.isRefused(ws)) behavior.message?.(ws, message, isBinary);
+          },
+          close: (ws, code, message) => {
+            if (!closeUpgrade.isRefused(ws)) behavior.close?.(ws, code, message);
+          },
+        });
+        return proxy;
+      },
+    };
+    return proxy as unknown as TemplatedApp;
+  }
+
+  /** Registers the private listener's routes (forwarded requests and takeovers) on `app`. */
+  mountPrivate(app: TemplatedApp): void {
+    app.post(TAKEOVER_PATH, (res, req) => this.onTakeoverRequest(res, req));
+    app.any("/*", (res, req) => {
+      const guarded = guardResponse(res, false);
+      const route = this.routes.get(req.getUrl());
+      if (!route) {
+        guarded.writeStatus("404 Not Found").end();
+        return;
+      }
+      const remote = req.getHeader(REMOTE_ADDRESS_HEADER);
+      void captureRequest(guarded, req, this.options.maxHttpBufferSize, remote).then(
+        (captured) => captured && this.dispatch(route, captured, guarded),
+      );
+    });
+  }
+
+  private onPublicRequest(route: Route, res: HttpResponse, req: HttpRequest): void {
+    const guarded = guardResponse(res, wantsClose(req.getHeader("connection")));
+    const sid = new URLSearchParams(req.getQuery() ?? "").get("sid");
+    if (!sid || route.engine.hasSession(sid)) {
+      route.handle(guarded, req);
+      return;
+    }
+    void captureRequest(guarded, req, this.options.maxHttpBufferSize).then(
+      (captured) => captured && this.dispatch(route, captured, guarded),
+    );
+  }
+
+  /** Serves a captured request: here, after a pending takeover, or at the session's owner. */
+  private dispatch(route: Route, request: CapturedRequest, res: GuardedResponse): void {
+    if (res.aborted) return;
+    const sid = new URLSearchParams(request.query).get("sid");
+    const serveHere = () => route.handle(res, replayRequest(request, res));
+    if (!sid || route.engine.hasSession(sid)) return serveHere();
+
+    const waiters = this.pending.get(sid);
+    if (waiters) {
+      waiters.push(() => this.dispatch(route, request, res));
+      return;
+    }
+    const target = this.targetOf(sid, Number(headerOf(request, HOPS_HEADER) || "0"));
+    if (target === undefined) return serveHere(); // engine.io answers "Session ID unknown"
+    void forwardRequest(request, res, privateSocketPath(this.options.runtimeDir, target), this.options.pollTimeoutMs).then(
+      (delivered) => {
+        if (delivered || res.aborted) return;
+        this.moved.delete(sid);
+        serveHere(); // the owner is gone: answer as engine.io answers an unknown session
+      },
+    );
+  }
+
+  /** The worker a request for `sid` must go to, or `undefined` to answer it here. */
+  private targetOf(sid: string, hops: number): number | undefined {
+    if (hops >= MAX_HOPS) return undefined;
+    const moved = this.moved.get(sid);
+    if (moved) {
+      moved.expires = Date.now() + this.options.movedTtlMs;
+      return moved.workerId;
+    }
+    const owner = ownerOf(sid);
+    return owner === undefined || owner === this.workerId ? undefined : owner;
+  }
+
+  async takeOver(engine: StickyUServer, sid: string): Promise<boolean> {
+    const owner = ownerOf(sid);
+    if (owner === undefined || this.pending.has(sid)) return false;
+    this.pending.set(sid, []);
+    let moved = false;
+    try {
+      const answer = await privateRequest(privateSocketPath(this.options.runtimeDir, owner), {
+        method: "POST",
+        path: TAKEOVER_PATH,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify({ path: engine.path, sid, to: this.workerId })),
+        timeoutMs: 2000,
+      });
+      if (answer.status === 200) {
+        attachSession(engine.internals, engine.gate, JSON.parse(answer.body.toString()) as SessionSnapshot);
+        moved = true;
+      }
+    } catch (err) {
+      debug("takeover of %s failed: %s", sid, (err as Error).message);
+    } finally {
+      const waiters = this.pending.get(sid) ?? [];
+      this.pending.delete(sid);
+      if (moved) stats.takeovers++;
+      else stats.takeoversRefused++;
+      for (const resume of waiters) resume();
+    }
+    return moved;
+  }
+
+  private onTakeoverRequest(res: HttpResponse, req: HttpRequest): void {
+    const guarded = guardResponse(res, false);
+    void captureRequest(guarded, req, 64 * 1024).then((captured) => {
+      if (!captured || guarded.aborted) return;
+      let snapshot: SessionSnapshot | undefined;
+      let to = 0;
+      try {
+        const ask = JSON.parse(captured.body.toString()) as { path: string; sid: string; to: number };
+        const route = this.routes.get(ask.path);
+        to = ask.to;
+        snapshot = route && Number.isInteger(to) ? detachSession(route.engine.internals, route.engine.gate, ask.sid) : undefined;
+      } catch {
+        snapshot = undefined;
+      }
+      guarded.cork(() => {
+        if (!snapshot) {
+          guarded.writeStatus("409 Conflict").end();
+          return;
+        }
+        this.moved.set(snapshot.sid, { workerId: to, expires: Date.now() + this.options.movedTtlMs });
+        stats.handovers++;
+        guarded.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
+      });
+    });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [sid, entry] of this.moved) if (entry.expires < now) this.moved.delete(sid);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,126 @@
+import createDebug from "debug";
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+
+const debug = createDebug("runtime:http");
+
+/** An HTTP answer, independent of the server it is written to. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+export interface HttpRoutesOptions {
+  /** Folder served as static files; `/` serves its `index.html`. */
+  publicDir: string;
+  /** `false` while the worker drains: `/readyz` answers 503. */
+  isReady: () => boolean;
+  /** JSON for `GET /stats` (routing counters of every worker). */
+  stats: () => Promise<unknown>;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "application/javascript; charset=utf-8",
+  ".mjs": "application/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+const CLIENT_FILES = new Set([
+  "socket.io.js",
+  "socket.io.js.map",
+  "socket.io.min.js",
+  "socket.io.min.js.map",
+  "socket.io.esm.min.js",
+  "socket.io.esm.min.js.map",
+  "socket.io.msgpack.min.js",
+  "socket.io.msgpack.min.js.map",
+]);
+const CLIENT_DIR = path.join(path.dirname(require.resolve("socket.io/package.json")), "client-dist");
+
+const text = (status: number, body: string): HttpAnswer => ({
+  status,
+  headers: { "content-type": "text/plain; charset=utf-8" },
+  body,
+});
+
+/**
+ * The runtime's own HTTP routes, served by every worker whatever the engine:
+ * `/healthz`, `/readyz`, `/stats`, the official client under `/socket.io/`, static files, 404.
+ */
+export class HttpRoutes {
+  private readonly cache = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
+
+  constructor(private readonly options: HttpRoutesOptions) {}
+
+  async handle(method: string, url: string, ifNoneMatch: string): Promise<HttpAnswer> {
+    const pathname = url.split("?")[0] ?? "/";
+    if (method !== "GET" && method !== "HEAD") return text(405, "method not allowed\n");
+    switch (pathname) {
+      case "/healthz":
+        return text(200, "ok\n");
+      case "/readyz":
+        return this.options.isReady() ? text(200, "ready\n") : text(503, "draining\n");
+      case "/stats":
+        return {
+          status: 200,
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+          body: JSON.stringify(await this.options.stats()),
+        };
+    }
+    if (pathname.startsWith("/socket.io/")) {
+      const name = pathname.slice("/socket.io/".length);
+      if (!CLIENT_FILES.has(name)) return text(404, "not found\n");
+      return this.file(path.join(CLIENT_DIR, name), ifNoneMatch, "public, max-age=0");
+    }
+    const relative = pathname === "/" ? "index.html" : safeRelative(pathname);
+    if (relative === undefined) return text(404, "not found\n");
+    return this.file(path.join(this.options.publicDir, relative), ifNoneMatch, "no-cache");
+  }
+
+  private async file(file: string, ifNoneMatch: string, cacheControl: string): Promise<HttpAnswer> {
+    let entry;
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) return text(404, "not found\n");
+      entry = this.cache.get(file);
+      if (!entry || entry.mtimeMs !== info.mtimeMs) {
+        const body = await readFile(file);
+        entry = { mtimeMs: info.mtimeMs, body, etag: `"${createHash("sha1").update(body).digest("base64url")}"` };
+        this.cache.set(file, entry);
+      }
+    } catch (err) {
+      debug("cannot serve %s: %s", file, (err as Error).message);
+      return text(404, "not found\n");
+    }
+    const headers = {
+      "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+      "cache-control": cacheControl,
+      etag: entry.etag,
+    };
+    if (ifNoneMatch === entry.etag || ifNoneMatch === `W/${entry.etag}`) return { status: 304, headers, body: "" };
+    return { status: 200, headers, body: entry.body };
+  }
+}
+
+/** A URL path as a relative file path inside the public folder, or `undefined` if it escapes it. */
+function safeRelative(pathname: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes("\0")) return undefined;
+  const normalized = path.posix.normalize(decoded);
+  if (!normalized.startsWith("/") || normalized.split("/").some((part) => part.startsWith("."))) return undefined;
+  return normalized.slice(1);
+}

@@ -1,0 +1,87 @@
+import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
+import { mkdtempSync, rmSync } from "node:fs";
+import cluster from "node:cluster";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../../config/env";
+import { createLogger } from "../../log/logger";
+import { startConnectionRouter, type ConnectionRouter } from "../engines/node/primary-side";
+import { serveClusterStats } from "./stats-hub";
+import { Supervisor } from "./supervisor";
+import { uwsUnavailableReason } from "./uws-check";
+
+/**
+ * The primary: picks the engine, forks and supervises the workers, relays the cluster adapter's
+ * messages, routes connections for the Node engine, and drains everything on SIGTERM/SIGINT.
+ * It never serves a client request itself.
+ */
+export async function runPrimary(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel, { role: "primary" });
+  let engine = config.engine;
+  if (engine === "uws") {
+    const reason = uwsUnavailableReason();
+    if (reason) {
+      log.warn({ event: "engine-fallback", reason }, `uWebSockets.js cannot load (${reason}); using ENGINE=node`);
+      engine = "node";
+    }
+  }
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), "sio-runtime-"));
+  log.info(
+    { event: "start", engine, workers: config.workers, port: config.port, host: config.host, app: config.app },
+    "starting",
+  );
+
+  // Buffers in broadcasts and adapter messages need the structured-clone serialization
+  cluster.setupPrimary({ serialization: "advanced" });
+  setupClusterAdapter();
+
+  let router: ConnectionRouter | undefined;
+  let stopping = false;
+  const stop = async (code: number, reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: "shutdown", reason }, "shutting down");
+    supervisor.stop();
+    router?.close();
+    for (const worker of supervisor.allWorkers()) {
+      if (worker.isConnected()) worker.send({ type: "rt:shutdown" });
+    }
+    await supervisor.waitForExit(config.shutdownTimeout);
+    rmSync(runtimeDir, { recursive: true, force: true });
+    log.info({ event: "exit", code }, "stopped");
+    process.exit(code);
+  };
+
+  const supervisor = new Supervisor({
+    count: config.workers,
+    env: { ENGINE: engine, RUNTIME_DIR: runtimeDir },
+    log,
+    onAllReady: () => {
+      log.info({ event: "listen", host: config.host, port: config.port, engine }, "all workers listening");
+      process.send?.("ready"); // pm2 wait_ready
+    },
+    onFatal: (reason) => {
+      log.fatal({ event: "fatal" }, reason);
+      void stop(1, reason);
+    },
+  });
+  serveClusterStats(
+    () => supervisor.allWorkers(),
+    () => ({ workerRestarts: supervisor.restarts }),
+  );
+
+  process.on("SIGTERM", () => void stop(0, "SIGTERM"));
+  process.on("SIGINT", () => void stop(0, "SIGINT"));
+
+  if (engine === "node") {
+    try {
+      router = await startConnectionRouter({ host: config.host, port: config.port, workers: () => supervisor.readyWorkers() });
+    } catch (err) {
+      const reason = `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`;
+      log.fatal({ event: "listen-failed" }, reason);
+      rmSync(runtimeDir, { recursive: true, force: true });
+      process.exit(1);
+    }
+  }
+  supervisor.start();
+}

@@ -1,0 +1,105 @@
+import { createAdapter } from "@socket.io/cluster-adapter";
+import cluster from "node:cluster";
+import type { ServerOptions } from "socket.io";
+import { applications } from "../../app/registry";
+import type { FeatureContext } from "../../app/feature";
+import type { Config } from "../../config/env";
+import { createLogger } from "../../log/logger";
+import type { EngineAdapter, RunningEngine } from "../engines/engine";
+import { HttpRoutes } from "../http/routes";
+import { isRuntimeMessage, type PrimaryToWorker, type WorkerToPrimary } from "../ipc";
+import { StatsClient } from "./stats-client";
+
+function send(message: WorkerToPrimary): void {
+  process.send?.(message);
+}
+
+function loadEngine(name: Config["engine"]): EngineAdapter {
+  // loaded on demand: the uWS module loads a native binary that the node engine must not need
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return name === "uws"
+    ? (require("../engines/uws/server") as typeof import("../engines/uws/server")).uwsEngine
+    : (require("../engines/node/server") as typeof import("../engines/node/server")).nodeEngine;
+}
+
+function socketIoOptions(config: Config, extra: Record<string, unknown> | undefined): Partial<ServerOptions> {
+  return {
+    pingInterval: config.pingInterval,
+    pingTimeout: config.pingTimeout,
+    maxHttpBufferSize: config.maxHttpBufferSize,
+    ...(config.corsOrigin ? { cors: { origin: config.corsOrigin } } : {}),
+    adapter: createAdapter() as unknown as ServerOptions["adapter"],
+    ...extra,
+  };
+}
+
+/**
+ * A worker: one engine (uWS or Node) with Socket.IO and the cluster adapter, the application's
+ * features, the runtime's HTTP routes; drains on `rt:shutdown`, SIGTERM or SIGINT.
+ */
+export async function runWorker(config: Config): Promise<void> {
+  const workerId = cluster.worker?.id ?? 0;
+  const runtimeDir = process.env.RUNTIME_DIR ?? "";
+  const log = createLogger(config.logLevel, { role: "worker", worker: workerId, engine: config.engine });
+  const application = applications[config.app];
+  if (!application) throw new Error(`unknown application ${config.app}`);
+
+  let engine: RunningEngine | undefined;
+  let ready = false;
+  let draining = false;
+  const statsClient = new StatsClient(config.engine, () => engine);
+  const routes = new HttpRoutes({
+    publicDir: config.publicDir,
+    isReady: () => ready && !draining,
+    stats: () => statsClient.query(),
+  });
+
+  engine = loadEngine(config.engine).create({
+    config,
+    log,
+    workerId,
+    runtimeDir,
+    routes,
+    serverOptions: socketIoOptions(config, application.serverOptions),
+  });
+  const running = engine;
+  const context: FeatureContext = {
+    io: running.io,
+    log: log.child({ app: application.name }),
+    config,
+    instance: `worker-${workerId}`,
+    engineServer: (path, options = {}) => running.createEngineServer(path, options),
+  };
+  for (const feature of application.features) feature(context);
+
+  const drain = async (reason: string) => {
+    if (draining) return;
+    draining = true;
+    log.info({ event: "shutdown", reason, sessions: running.sessionCount() }, "worker draining");
+    running.stopAccepting();
+    running.closeSessions();
+    const deadline = Date.now() + Math.max(100, config.shutdownTimeout - 1000);
+    while (running.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    running.close();
+    log.info({ event: "exit", sessionsLeft: running.sessionCount() }, "worker stopped");
+    process.exit(0);
+  };
+  process.on("message", (message: unknown) => {
+    if (isRuntimeMessage<PrimaryToWorker>(message) && message.type === "rt:shutdown") void drain("primary");
+  });
+  process.on("SIGTERM", () => void drain("SIGTERM"));
+  process.on("SIGINT", () => void drain("SIGINT"));
+
+  try {
+    await running.listen();
+  } catch (err) {
+    const reason = (err as Error).message;
+    log.fatal({ event: "listen-failed" }, reason);
+    send({ type: "rt:fatal", reason });
+    setTimeout(() => process.exit(1), 100);
+    return;
+  }
+  ready = true;
+  log.info({ event: "listen", host: config.host, port: config.port, app: application.name }, "worker listening");
+  send({ type: "rt:ready" });
+}
