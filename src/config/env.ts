@@ -35,7 +35,7 @@ export interface Config {
   /**
    * `UPGRADE_WINDOW`: how long (ms) a new polling session waits for its WebSocket upgrade
    * before the application sees it, so that the session can move to the worker the
-   * WebSocket reached. Clamped below `PING_INTERVAL`. Default `500`.
+   * WebSocket reached. Clamped below `PING_INTERVAL`. Default `1000`.
    */
   upgradeWindow: number;
   /** `SHUTDOWN_TIMEOUT`: ms a worker may take to drain before it is killed. Default `10000`. */
@@ -83,7 +83,7 @@ const DEFAULTS: Record<Key, string> = {
   MAX_HTTP_BUFFER_SIZE: "1000000",
   LOG_LEVEL: "info",
   APP: "echo",
-  UPGRADE_WINDOW: "500",
+  UPGRADE_WINDOW: "1000",
   SHUTDOWN_TIMEOUT: "10000",
   PUBLIC_DIR: "",
 };

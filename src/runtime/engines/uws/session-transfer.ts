@@ -22,7 +22,10 @@ export interface SessionSnapshot {
  */
 export function detachSession(engine: EngineServer, gate: ConnectionGate, sid: string): SessionSnapshot | undefined {
   const socket = Object.hasOwn(engine.clients, sid) ? engine.clients[sid] : undefined;
-  if (!socket) return undefined;
+  if (!socket) {
+    debug("refuse to move %s: no such session here", sid);
+    return undefined;
+  }
   const transport = socket.transport;
   const movable =
     socket.readyState === "open" &&
@@ -32,7 +35,16 @@ export function detachSession(engine: EngineServer, gate: ConnectionGate, sid: s
     !transport.dataReq &&
     socket.writeBuffer.length === 0;
   if (!movable) {
-    debug("refuse to move %s", sid);
+    debug(
+      "refuse to move %s: state=%s held=%s transport=%s upgrading=%s dataReq=%s writeBuffer=%d",
+      sid,
+      socket.readyState,
+      gate.isHeld(socket),
+      transport.name,
+      socket.upgrading,
+      Boolean(transport.dataReq),
+      socket.writeBuffer.length,
+    );
     return undefined;
   }
   const buffered = gate.take(socket) ?? [];

@@ -83,9 +83,12 @@ export class StickyUServer extends uServer {
     const owner = ownerOf(sid);
     if (owner === undefined || owner === this.peer.workerId) return super.verify(req as never, upgrade, fn);
     void this.peer.takeOver(this, sid).then((moved) => {
-      if (req[RAW_RESPONSE]?.aborted) return;
-      if (moved) super.verify(req as never, upgrade, fn);
-      else if (!closeUpgrade.refuse(req)) fn(BAD_REQUEST, { name: "TAKEOVER_REFUSED", sid });
+      const res = req[RAW_RESPONSE];
+      if (!res || res.aborted) return;
+      res.cork(() => {
+        if (moved) super.verify(req as never, upgrade, fn);
+        else if (!closeUpgrade.refuse(req)) fn(BAD_REQUEST, { name: "TAKEOVER_REFUSED", sid });
+      });
     });
   }
 }

@@ -135,7 +135,10 @@ export class StickyRouter implements StickyPeer {
   private dispatch(route: Route, request: CapturedRequest, res: GuardedResponse): void {
     if (res.aborted) return;
     const sid = new URLSearchParams(request.query).get("sid");
-    const serveHere = () => route.handle(res, replayRequest(request, res));
+    // served after the uWS handler returned: writes must be corked explicitly
+    const serveHere = () => {
+      res.cork(() => route.handle(res, replayRequest(request, res)));
+    };
     if (!sid || route.engine.hasSession(sid)) return serveHere();
 
     const waiters = this.pending.get(sid);

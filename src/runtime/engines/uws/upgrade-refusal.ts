@@ -2,7 +2,8 @@ import type { HttpRequest, us_socket_context_t, WebSocket } from "uWebSockets.js
 import type { GuardedResponse } from "./response-guard";
 
 const STASH = Symbol("upgradeStash");
-const REFUSED = Symbol("refusedUpgrade");
+/** uWS copies user data by string keys only. */
+const REFUSED = "__stickyRefusedUpgrade";
 
 interface Stash {
   res: GuardedResponse;

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const MAIN = path.join(ROOT, "dist", "main.js");
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LogRecord {
+  level: number;
+  event?: string;
+  msg?: string;
+  worker?: number;
+  pid?: number;
+  [key: string]: unknown;
+}
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  logs: LogRecord[];
+  stderr: string[];
+  /** Resolves with the first log record matching `predicate` (already seen or future). */
+  waitForLog(predicate: (record: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+  /** GET /stats */
+  stats(): Promise<ClusterStatsView>;
+  /** SIGTERM the primary; resolves with its exit code; SIGKILLs it (and its workers) after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | null>;
+  /** PIDs of the workers currently known from the logs. */
+  workerPids(): number[];
+}
+
+export interface WorkerStatsView {
+  workerId: number;
+  pid: number;
+  engine: string;
+  sessions: number;
+  forwardedRequests: number;
+  relayedFrames: number;
+  takeovers: number;
+  handovers: number;
+  takeoversRefused: number;
+  rss: number;
+}
+export interface ClusterStatsView {
+  primaryPid: number;
+  workerRestarts: number;
+  workers: WorkerStatsView[];
+}
+
+export interface StartOptions {
+  workers?: number;
+  engine?: "uws" | "node";
+  app?: string;
+  env?: Record<string, string>;
+  port?: number;
+  /** Wait for "all workers listening" (default true). */
+  waitReady?: boolean;
+}
+
+/** Starts the real server (`node dist/main.js`) as a child process on a free port. */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WORKERS: String(options.workers ?? 4),
+      ENGINE: options.engine ?? "uws",
+      APP: options.app ?? "echo",
+      LOG_LEVEL: "info",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: LogRecord[] = [];
+  const stderr: string[] = [];
+  const waiters: Array<{ predicate: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }> = [];
+  let buffer = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      let record: LogRecord;
+      try {
+        record = JSON.parse(line) as LogRecord;
+      } catch {
+        continue;
+      }
+      logs.push(record);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(record)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(record);
+        }
+      }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const waitForLog = (predicate: (r: LogRecord) => boolean, timeoutMs = 15_000) => {
+    const seen = logs.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogRecord>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.findIndex((w) => w.resolve === done), 1);
+        reject(new Error(`timed out waiting for a log record; stderr: ${stderr.join("")}`));
+      }, timeoutMs);
+      const done = (record: LogRecord) => {
+        clearTimeout(timer);
+        resolve(record);
+      };
+      waiters.push({ predicate, resolve: done });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}) before the awaited log; stderr: ${stderr.join("")}`));
+      });
+    });
+  };
+
+  const server: RunningServer = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    logs,
+    stderr,
+    waitForLog,
+    async stats() {
+      const response = await fetch(`http://127.0.0.1:${port}/stats`);
+      return (await response.json()) as ClusterStatsView;
+    },
+    async stop(timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const pids = server.workerPids();
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        for (const pid of pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* already gone */
+          }
+        }
+      }, timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    workerPids() {
+      const alive = new Map<number, number>();
+      for (const record of logs) {
+        if (record.event === "worker-start") alive.set(record.worker as number, record.pid as number);
+        if (record.event === "worker-exit") alive.delete(record.worker as number);
+      }
+      return [...alive.values()];
+    },
+  };
+  if (options.waitReady !== false) {
+    try {
+      await waitForLog((r) => r.event === "listen" && r.role === "primary");
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+  return server;
+}
