@@ -4,6 +4,7 @@ import http from "node:http";
 import { Server } from "socket.io";
 import type { HttpRoutes } from "../../http/routes";
 import type { EngineAdapter, EngineContext, RunningEngine } from "../engine";
+import { afterOvertaken, mayHaveOvertaken, overtakenBy, type PollingTransportView } from "../request-order";
 import { createSessionId } from "../session-id";
 import { acceptRoutedConnections } from "./worker-side";
 
@@ -18,6 +19,31 @@ function serveRoutes(routes: HttpRoutes, req: http.IncomingMessage, res: http.Se
       res.writeHead(answer.status, answer.headers);
       res.end(method === "HEAD" ? undefined : answer.body);
     });
+}
+
+type EngineMiddleware = (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void) => void;
+
+/** Holds a polling request that may have overtaken another one on its way through the primary. */
+function keepRequestOrder(engine: BaseServer): EngineMiddleware {
+  const sessions = (engine as unknown as { clients: Record<string, { transport: PollingTransportView }> }).clients;
+  return (req, _res, next) => {
+    const query = (req as http.IncomingMessage & { _query: Record<string, string> })._query;
+    const session = query.sid && query.transport === "polling" ? sessions[query.sid] : undefined;
+    const method = req.method ?? "GET";
+    if (!session || !mayHaveOvertaken(session.transport, method, req.headers["content-length"])) return next();
+    const decide = (body: string) => {
+      const wait = overtakenBy(session.transport, method, body);
+      if (wait) afterOvertaken(session.transport, wait, () => next());
+      else next();
+    };
+    if (method !== "POST") return decide("");
+    // peek at the one-byte body, then put it back for engine.io
+    req.once("readable", () => {
+      const chunk = req.read() as Buffer | null;
+      if (chunk) req.unshift(chunk);
+      decide(chunk ? chunk.toString() : "");
+    });
+  };
 }
 
 /**
@@ -44,6 +70,7 @@ export const nodeEngine: EngineAdapter = {
       engine.on("headers", (headers: Record<string, string>) => {
         headers.Connection = "close";
       });
+      engine.use(keepRequestOrder(engine) as never);
       engines.push(engine);
       return engine;
     };

@@ -66,11 +66,23 @@ export class ConnectionGate {
     const entry = this.forget(socket);
     if (!entry || socket.readyState !== "open") return;
     debug("releasing %s (%s, %d buffered)", socket.id, socket.transport.name, entry.buffered.length);
-    this.release(socket);
-    for (const data of entry.buffered) {
-      if (socket.readyState !== "open") break;
-      socket.emit("data", data);
-      socket.emit("message", data);
+    // replay as one batch: what the application answers goes out in one payload, as it would
+    // had the messages been handled when they arrived
+    const transport = socket.transport;
+    const writable = transport.writable;
+    transport.writable = false;
+    try {
+      this.release(socket);
+      for (const data of entry.buffered) {
+        if (socket.readyState !== "open") break;
+        socket.emit("data", data);
+        socket.emit("message", data);
+      }
+    } finally {
+      if (socket.transport === transport && writable && socket.readyState === "open") {
+        transport.writable = true;
+        socket.flush();
+      }
     }
   }
 }

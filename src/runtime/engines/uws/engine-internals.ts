@@ -26,6 +26,7 @@ export interface EngineSocket extends EventEmitter {
   request: EngineRequestLike;
   protocol: number;
   onClose(reason: string): void;
+  flush(): void;
 }
 
 /** What engine.io keeps of a request (`socket.request`) and what Socket.IO's handshake reads. */

@@ -11,6 +11,8 @@ export interface StickyPeer {
   readonly workerId: number;
   /** Moves session `sid` of `engine` from its owner to this worker; resolves whether it worked. */
   takeOver(engine: StickyUServer, sid: string): Promise<boolean>;
+  /** Whether this worker handed session `sid` to another worker. */
+  movedAway(sid: string): boolean;
 }
 
 type VerifiedRequest = IncomingMessage & { _query: Record<string, string>; [RAW_RESPONSE]?: GuardedResponse };
@@ -80,6 +82,8 @@ export class StickyUServer extends uServer {
       if ((session.upgraded || session.upgrading) && closeUpgrade.refuse(req)) return;
       return super.verify(req as never, upgrade, fn);
     }
+    // the session lives on (another worker took it over): this WebSocket is a duplicate
+    if (this.peer.movedAway(sid) && closeUpgrade.refuse(req)) return;
     const owner = ownerOf(sid);
     if (owner === undefined || owner === this.peer.workerId) return super.verify(req as never, upgrade, fn);
     void this.peer.takeOver(this, sid).then((moved) => {

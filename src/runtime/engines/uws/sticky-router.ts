@@ -13,6 +13,7 @@ import {
 } from "./request-capture";
 import { guardResponse, wantsClose, type GuardedResponse } from "./response-guard";
 import { ownerOf } from "../session-id";
+import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order";
 import { attachSession, detachSession, type SessionSnapshot } from "./session-transfer";
 import { RAW_RESPONSE, type StickyPeer, type StickyUServer } from "./sticky-engine";
 import { closeUpgrade, stashUpgrade } from "./upgrade-refusal";
@@ -122,7 +123,7 @@ export class StickyRouter implements StickyPeer {
   private onPublicRequest(route: Route, res: HttpResponse, req: HttpRequest): void {
     const guarded = guardResponse(res, wantsClose(req.getHeader("connection")));
     const sid = new URLSearchParams(req.getQuery() ?? "").get("sid");
-    if (!sid || route.engine.hasSession(sid)) {
+    if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {
       route.handle(guarded, req);
       return;
     }
@@ -139,7 +140,13 @@ export class StickyRouter implements StickyPeer {
     const serveHere = () => {
       res.cork(() => route.handle(res, replayRequest(request, res)));
     };
-    if (!sid || route.engine.hasSession(sid)) return serveHere();
+    if (!sid) return serveHere();
+    if (route.engine.hasSession(sid)) {
+      const transport = route.engine.internals.clients[sid]!.transport;
+      const wait = overtakenBy(transport, request.method, request.body.toString());
+      if (wait) return afterOvertaken(transport, wait, serveHere);
+      return serveHere();
+    }
 
     const waiters = this.pending.get(sid);
     if (waiters) {
@@ -157,6 +164,11 @@ export class StickyRouter implements StickyPeer {
     );
   }
 
+  /** Whether a request for a local session must be captured to check its order (see `request-order.ts`). */
+  private mayRace(route: Route, sid: string, method: string, contentLength: string): boolean {
+    return mayHaveOvertaken(route.engine.internals.clients[sid]!.transport, method, contentLength);
+  }
+
   /** The worker a request for `sid` must go to, or `undefined` to answer it here. */
   private targetOf(sid: string, hops: number): number | undefined {
     if (hops >= MAX_HOPS) return undefined;
@@ -167,6 +179,10 @@ export class StickyRouter implements StickyPeer {
     }
     const owner = ownerOf(sid);
     return owner === undefined || owner === this.workerId ? undefined : owner;
+  }
+
+  movedAway(sid: string): boolean {
+    return this.moved.has(sid);
   }
 
   async takeOver(engine: StickyUServer, sid: string): Promise<boolean> {
