@@ -1,17 +1,14 @@
 import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config/env";
-import { applications } from "./app/registry";
+import { applicationProblem } from "./app/registry";
 import { runPrimary } from "./runtime/primary/primary";
 import { runWorker } from "./runtime/worker/worker";
 
 function configOrExit(): Config {
   try {
     const config = loadConfig();
-    if (!applications[config.app]) {
-      throw new ConfigError(
-        `invalid configuration: APP=${JSON.stringify(config.app)} (allowed: ${Object.keys(applications).join(", ")})`,
-      );
-    }
+    const problem = cluster.isPrimary ? applicationProblem(config) : undefined;
+    if (problem) throw new ConfigError(problem);
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -33,6 +33,11 @@ export interface Config {
   /** `APP`: the built-in application to run (`echo`, `conformance`). Default `echo`. */
   app: string;
   /**
+   * `APP_MODULE`: path of a JavaScript module exporting an `Application` (as `default` or
+   * `application`) to run instead of a built-in one. Default: unset.
+   */
+  appModule: string | undefined;
+  /**
    * `UPGRADE_WINDOW`: how long (ms) a new polling session waits for its WebSocket upgrade
    * before the application sees it, so that the session can move to the worker the
    * WebSocket reached. Clamped below `PING_INTERVAL`. Default `1000`.
@@ -68,6 +73,7 @@ const schema = {
   UPGRADE_WINDOW: int(0, 60_000),
   SHUTDOWN_TIMEOUT: int(100, 600_000),
   PUBLIC_DIR: z.string().min(1, "a folder path"),
+  APP_MODULE: z.string().min(1, "a path to a JavaScript module"),
 } as const;
 
 type Key = keyof typeof schema;
@@ -86,6 +92,7 @@ const DEFAULTS: Record<Key, string> = {
   UPGRADE_WINDOW: "1000",
   SHUTDOWN_TIMEOUT: "10000",
   PUBLIC_DIR: "",
+  APP_MODULE: "",
 };
 
 /** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
@@ -134,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxHttpBufferSize: read(env, "MAX_HTTP_BUFFER_SIZE") as number,
     logLevel: read(env, "LOG_LEVEL") as Config["logLevel"],
     app: read(env, "APP") as string,
+    appModule: env.APP_MODULE ? path.resolve(read(env, "APP_MODULE") as string) : undefined,
     upgradeWindow: Math.min(read(env, "UPGRADE_WINDOW") as number, Math.floor(pingInterval * 0.66)),
     shutdownTimeout: read(env, "SHUTDOWN_TIMEOUT") as number,
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),

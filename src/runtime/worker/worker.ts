@@ -1,7 +1,7 @@
 import { createAdapter } from "@socket.io/cluster-adapter";
 import cluster from "node:cluster";
 import type { ServerOptions } from "socket.io";
-import { applications } from "../../app/registry";
+import { loadApplication } from "../../app/registry";
 import type { FeatureContext } from "../../app/feature";
 import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
@@ -41,8 +41,7 @@ export async function runWorker(config: Config): Promise<void> {
   const workerId = cluster.worker?.id ?? 0;
   const runtimeDir = process.env.RUNTIME_DIR ?? "";
   const log = createLogger(config.logLevel, { role: "worker", worker: workerId, engine: config.engine });
-  const application = applications[config.app];
-  if (!application) throw new Error(`unknown application ${config.app}`);
+  const application = loadApplication(config);
 
   let engine: RunningEngine | undefined;
   let ready = false;

@@ -1,0 +1,90 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+
+export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+
+export const WS_ONLY: ClientOptions = { transports: ["websocket"] };
+export const POLLING_ONLY: ClientOptions = { transports: ["polling"] };
+
+/** Opens a client and resolves once it is connected (rejects on `connect_error` or timeout). */
+export function connect(url: string, options: ClientOptions = {}, timeoutMs = 20_000): Promise<Socket> {
+  const socket = io(url, { forceNew: true, reconnection: false, timeout: timeoutMs, ...options });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("connect timed out")), timeoutMs + 1000);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once("connect_error", (err) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+/** Opens `count` clients at once; resolves with all of them (rejects if any fails). */
+export async function connectMany(url: string, count: number, options: ClientOptions = {}): Promise<Socket[]> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => connect(url, options)));
+  const sockets = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failures = settled.flatMap((s) => (s.status === "rejected" ? [String((s.reason as Error).message)] : []));
+  if (failures.length > 0) {
+    closeAll(sockets);
+    throw new Error(`${failures.length} of ${count} clients failed: ${[...new Set(failures)].join(", ")}`);
+  }
+  return sockets;
+}
+
+/** Resolves once the client's transport is WebSocket. */
+export function upgraded(socket: Socket, timeoutMs = 10_000): Promise<void> {
+  const engine = socket.io.engine;
+  if (engine.transport.name === "websocket") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no upgrade for ${socket.id}`)), timeoutMs);
+    engine.once("upgrade", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export interface WhoAmI {
+  instance: string;
+  id: string;
+  transport: string;
+}
+
+export function whoami(socket: Socket): Promise<WhoAmI> {
+  return socket.timeout(10_000).emitWithAck("whoami") as Promise<WhoAmI>;
+}
+
+/** Records every `event` a socket receives. */
+export function record<T = unknown[]>(socket: Socket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (...args: unknown[]) => seen.push(args as T));
+  return seen;
+}
+
+/** Polls `condition` until true (for counts that arrive as events), failing after `timeoutMs`. */
+export async function eventually(condition: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function closeAll(sockets: Socket[]): void {
+  for (const socket of sockets) socket.close();
+}
+
+/** Groups sockets by the instance (worker) serving them. */
+export async function byInstance(sockets: Socket[]): Promise<Map<string, Socket[]>> {
+  const infos = await Promise.all(sockets.map(whoami));
+  const groups = new Map<string, Socket[]>();
+  infos.forEach((info, i) => {
+    const group = groups.get(info.instance) ?? [];
+    group.push(sockets[i]!);
+    groups.set(info.instance, group);
+  });
+  return groups;
+}

@@ -1,0 +1,97 @@
+import type { Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { byInstance, closeAll, connectMany, POLLING_ONLY, upgraded, whoami, WS_ONLY } from "./helpers/clients";
+import { startServer, type RunningServer } from "./helpers/server";
+
+const ENGINES = ["uws", "node"] as const;
+
+describe.each(ENGINES)("sticky sessions, 4 workers, ENGINE=%s", (engine) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ workers: 4, engine });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("200 default clients all connect, all upgrade to WebSocket, each acks an emit", async () => {
+    const sockets = await connectMany(server.url, 200);
+    try {
+      await Promise.all(sockets.map((s) => upgraded(s)));
+      expect(sockets.every((s) => s.io.engine.transport.name === "websocket")).toBe(true);
+      const answers = await Promise.all(sockets.map((s, i) => s.timeout(10_000).emitWithAck("echo", { i })));
+      expect(answers).toEqual(sockets.map((_, i) => ({ i })));
+      const infos = await Promise.all(sockets.map(whoami));
+      expect(infos.every((info) => info.transport === "websocket")).toBe(true);
+      // the clients really are spread over the 4 workers
+      expect(new Set(infos.map((info) => info.instance)).size).toBe(4);
+      if (engine === "uws") {
+        const stats = await server.stats();
+        const takeovers = stats.workers.reduce((sum, w) => sum + w.takeovers, 0);
+        // most WebSockets land on a worker that does not own the session: it takes it over
+        expect(takeovers).toBeGreaterThan(50);
+        expect(stats.workers.reduce((sum, w) => sum + w.takeoversRefused, 0)).toBe(0);
+      }
+    } finally {
+      closeAll(sockets);
+    }
+  });
+
+  it("after the upgrade, no frame crosses processes while 100 default clients exchange messages", async () => {
+    const sockets = await connectMany(server.url, 100);
+    try {
+      await Promise.all(sockets.map((s) => upgraded(s)));
+      const before = await server.stats();
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(sockets.map((s, i) => s.timeout(10_000).emitWithAck("echo", `${round}:${i}`)));
+      }
+      const after = await server.stats();
+      const relayed = (stats: typeof before) => stats.workers.reduce((sum, w) => sum + w.relayedFrames, 0);
+      expect(relayed(after) - relayed(before)).toBe(0);
+    } finally {
+      closeAll(sockets);
+    }
+  });
+
+  for (const [label, options] of [
+    ["polling-only", POLLING_ONLY],
+    ["WebSocket-only", WS_ONLY],
+  ] as const) {
+    it(`100 ${label} clients exchange 20 messages each way and get broadcasts from other workers`, async () => {
+      const sockets = await connectMany(server.url, 100, options);
+      try {
+        const groups = await byInstance(sockets);
+        expect(groups.size).toBe(4);
+        // 20 messages each way: 20 acked emits, 20 server→client answers
+        await Promise.all(
+          sockets.map(async (socket, i) => {
+            for (let n = 0; n < 20; n++) {
+              expect(await socket.timeout(10_000).emitWithAck("echo", { i, n })).toEqual({ i, n });
+            }
+          }),
+        );
+        // one sender per worker broadcasts; every client receives each exactly once
+        const senders = [...groups.values()].map((group) => group[0]!);
+        const received = new Map<Socket, string[]>(sockets.map((s) => [s, []]));
+        for (const socket of sockets) socket.on("broadcast", (payload: string) => received.get(socket)!.push(payload));
+        const allReceived = Promise.all(
+          sockets.map(
+            (socket) =>
+              new Promise<void>((resolve) => {
+                const check = () => {
+                  if (received.get(socket)!.length >= senders.length) resolve();
+                };
+                socket.on("broadcast", check);
+              }),
+          ),
+        );
+        senders.forEach((sender, k) => sender.emit("shout", { to: "all", payload: `from-${k}` }));
+        await allReceived;
+        const expected = senders.map((_, k) => `from-${k}`).sort();
+        for (const socket of sockets) expect([...received.get(socket)!].sort()).toEqual(expected);
+      } finally {
+        closeAll(sockets);
+      }
+    });
+  }
+});
