@@ -40,7 +40,7 @@ export interface Config {
   /**
    * `UPGRADE_WINDOW`: how long (ms) a new polling session waits for its WebSocket upgrade
    * before the application sees it, so that the session can move to the worker the
-   * WebSocket reached. Clamped below `PING_INTERVAL`. Default `1000`.
+   * WebSocket reached. Kept below two thirds of the ping interval. Default `1000`.
    */
   upgradeWindow: number;
   /** `SHUTDOWN_TIMEOUT`: ms a worker may take to drain before it is killed. Default `10000`. */
@@ -142,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: read(env, "LOG_LEVEL") as Config["logLevel"],
     app: read(env, "APP") as string,
     appModule: env.APP_MODULE ? path.resolve(read(env, "APP_MODULE") as string) : undefined,
-    upgradeWindow: Math.min(read(env, "UPGRADE_WINDOW") as number, Math.floor(pingInterval * 0.66)),
+    upgradeWindow: read(env, "UPGRADE_WINDOW") as number,
     shutdownTimeout: read(env, "SHUTDOWN_TIMEOUT") as number,
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
   };

@@ -5,13 +5,11 @@ import type { Application, Feature } from "../feature";
  * (shared/conformance/README.md): an echoing Engine.IO server at `/engine.io/`, and Socket.IO
  * namespaces `/` and `/custom`.
  */
-const engineEcho: Feature = ({ engineServer, config }) => {
-  const engine = engineServer("/engine.io", {
-    pingInterval: config.pingInterval,
-    pingTimeout: config.pingTimeout,
-    maxHttpBufferSize: config.maxHttpBufferSize,
-    cors: { origin: "*" },
-  });
+/** The options both suites expect. */
+const SUITE_OPTIONS = { pingInterval: 300, pingTimeout: 200, maxHttpBufferSize: 1e6, cors: { origin: "*" } };
+
+const engineEcho: Feature = ({ engineServer }) => {
+  const engine = engineServer("/engine.io", SUITE_OPTIONS);
   engine.on("connection", (socket: { on(e: "message", f: (d: unknown) => void): void; send(d: unknown): void }) => {
     socket.on("message", (data) => socket.send(data));
   });
@@ -33,6 +31,6 @@ const socketIoSuite: Feature = ({ io }) => {
 
 export const conformanceApp: Application = {
   name: "conformance",
-  serverOptions: { connectTimeout: 1000, cors: { origin: "*" } },
+  serverOptions: { ...SUITE_OPTIONS, connectTimeout: 1000 },
   features: [engineEcho, socketIoSuite],
 };

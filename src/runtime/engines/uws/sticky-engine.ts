@@ -31,17 +31,20 @@ const BAD_REQUEST = 3;
  */
 export class StickyUServer extends uServer {
   readonly gate: ConnectionGate;
+  private readonly upgradeWindowMs: number;
   /** The path this engine serves, e.g. `/socket.io/`. */
   readonly path: string;
 
   constructor(
     opts: ServerOptions & { path: string },
     private readonly peer: StickyPeer,
-    private readonly upgradeWindowMs: number,
+    upgradeWindowMs: number,
   ) {
     super(opts);
+    // the window must end before the first heartbeat is due
+    this.upgradeWindowMs = Math.min(upgradeWindowMs, Math.floor(this.internals.opts.pingInterval * 0.66));
     this.path = this._computePath(opts);
-    this.gate = new ConnectionGate(upgradeWindowMs, (socket) => super.emit("connection", socket));
+    this.gate = new ConnectionGate(this.upgradeWindowMs, (socket) => super.emit("connection", socket));
   }
 
   /** engine.io's internals, typed. */

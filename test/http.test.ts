@@ -1,0 +1,88 @@
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "./helpers/server";
+
+/** One raw HTTP/1.1 request with the given headers; resolves status, headers and body. */
+function request(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe.each(["uws", "node"] as const)("HTTP routes of every worker, ENGINE=%s", (engine) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ workers: 2, engine });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("GET /healthz and /readyz answer 200", async () => {
+    for (let i = 0; i < 6; i++) {
+      expect((await request(server.port, "/healthz")).status).toBe(200);
+      expect((await request(server.port, "/readyz")).status).toBe(200);
+    }
+  });
+
+  it.each(["socket.io.js", "socket.io.min.js", "socket.io.js.map", "socket.io.min.js.map", "socket.io.esm.min.js"])(
+    "serves the official client /socket.io/%s",
+    async (file) => {
+      const res = await request(server.port, `/socket.io/${file}`);
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toMatch(file.endsWith(".map") ? /json/ : /javascript/);
+      if (!file.endsWith(".map")) expect(res.body).toContain("io");
+      expect(res.headers.etag).toBeTruthy();
+      const again = await request(server.port, `/socket.io/${file}`, { headers: { "if-none-match": res.headers.etag! } });
+      expect(again.status).toBe(304);
+    },
+  );
+
+  it("serves public/index.html at / and the file itself", async () => {
+    const root = await request(server.port, "/");
+    expect(root.status).toBe(200);
+    expect(root.headers["content-type"]).toMatch(/text\/html/);
+    expect(root.body).toMatch(/<html|<!doctype/i);
+    expect((await request(server.port, "/index.html")).body).toBe(root.body);
+  });
+
+  it.each(["/nope", "/%2e%2e/package.json", "/..%2fpackage.json", "/.git/config", "/../package.json"])(
+    "answers 404 for %s",
+    async (path) => {
+      expect((await request(server.port, path)).status).toBe(404);
+    },
+  );
+
+  it("refuses an unknown file under /socket.io/ (404, or engine.io's 400 on the Node engine)", async () => {
+    const res = await request(server.port, "/socket.io/nope.js");
+    expect(res.status).toBe(engine === "uws" ? 404 : 400);
+  });
+
+  it("GET /stats lists every worker", async () => {
+    const stats = await server.stats();
+    expect(stats.workers).toHaveLength(2);
+    expect(stats.workers.every((w) => w.engine === engine)).toBe(true);
+  });
+
+  it("a request with Connection: close is answered with Connection: close", async () => {
+    const res = await request(server.port, "/healthz", { headers: { connection: "close" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.connection).toBe("close");
+    const poll = await request(server.port, "/socket.io/?EIO=4&transport=polling", { headers: { connection: "close" } });
+    expect(poll.status).toBe(200);
+    expect(poll.headers.connection).toBe("close");
+  });
+});
