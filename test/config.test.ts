@@ -5,8 +5,8 @@ import { runMain } from "./helpers/process";
 
 describe("configuration", () => {
   it.each([
-    ["PORT", "abc", /PORT="abc".*integer from 0 to 65535/],
-    ["PORT", "70000", /PORT="70000".*integer from 0 to 65535/],
+    ["PORT", "abc", /PORT="abc".*integer from 1 to 65535/],
+    ["PORT", "70000", /PORT="70000".*integer from 1 to 65535/],
     ["WORKERS", "0", /WORKERS="0".*integer from 1/],
     ["ENGINE", "fast", /ENGINE="fast".*uws or node/],
     ["PING_INTERVAL", "-5", /PING_INTERVAL="-5".*integer/],
@@ -17,7 +17,7 @@ describe("configuration", () => {
     ["APP", "nope", /APP="nope".*echo, conformance/],
     ["APP_MODULE", "/nonexistent/app.js", /APP_MODULE=.*existing JavaScript module/],
   ])("%s=%s exits 1 with one line naming the variable, the value and what is allowed", async (key, value, message) => {
-    const result = await runMain({ PORT: "0", [key]: value });
+    const result = await runMain({ PORT: String(await freePort()), [key]: value });
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);

@@ -4,7 +4,7 @@ import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { byInstance, closeAll, connectMany, whoami, WS_ONLY } from "./helpers/clients";
 import { isAlive, runMain } from "./helpers/process";
-import { ROOT, startServer } from "./helpers/server";
+import { freePort, ROOT, startServer } from "./helpers/server";
 
 const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
 
@@ -84,7 +84,7 @@ describe.each(["uws", "node"] as const)("worker lifecycle, ENGINE=%s", (engine) 
 
   it("workers that crash in a loop stop the cluster with exit 1 and a clear message", async () => {
     const result = await runMain({
-      PORT: "0",
+      PORT: String(await freePort()),
       WORKERS: "2",
       ENGINE: engine,
       APP_MODULE: path.join(ROOT, "test", "fixtures", "crashing-app.js"),

@@ -60,7 +60,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 
 /** Environment variable → parser; each parser's message says what is allowed. */
 const schema = {
-  PORT: int(0, 65535),
+  PORT: int(1, 65535),
   HOST: z.string().min(1, "a host name or IP address"),
   WORKERS: int(1, 1024),
   ENGINE: z.enum(["uws", "node"], "uws or node"),
@@ -99,7 +99,8 @@ const DEFAULTS: Record<Key, string> = {
 export class ConfigError extends Error {}
 
 function read(env: NodeJS.ProcessEnv, key: Key): unknown {
-  const raw = env[key] ?? DEFAULTS[key];
+  // an empty variable counts as unset
+  const raw = env[key] || DEFAULTS[key];
   const result = schema[key].safeParse(raw);
   if (!result.success) {
     const allowed = result.error.issues[0]?.message ?? "a valid value";
@@ -109,7 +110,6 @@ function read(env: NodeJS.ProcessEnv, key: Key): unknown {
 }
 
 function parseOrigins(raw: string): Config["corsOrigin"] {
-  if (raw === "") return undefined;
   if (raw.trim() === "*") return "*";
   const list = raw.split(",").map((o) => o.trim());
   for (const origin of list) {
@@ -127,17 +127,14 @@ function parseOrigins(raw: string): Config["corsOrigin"] {
  * @throws ConfigError naming the variable, the value and what is allowed.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const pingInterval = read(env, "PING_INTERVAL") as number;
-  const pingTimeout = read(env, "PING_TIMEOUT") as number;
-  const cors = env.CORS_ORIGIN ?? DEFAULTS.CORS_ORIGIN;
   return {
     port: read(env, "PORT") as number,
     host: read(env, "HOST") as string,
     workers: read(env, "WORKERS") as number,
     engine: read(env, "ENGINE") as Config["engine"],
-    corsOrigin: cors === "" ? undefined : parseOrigins((read(env, "CORS_ORIGIN") as string)),
-    pingInterval,
-    pingTimeout,
+    corsOrigin: env.CORS_ORIGIN ? parseOrigins(read(env, "CORS_ORIGIN") as string) : undefined,
+    pingInterval: read(env, "PING_INTERVAL") as number,
+    pingTimeout: read(env, "PING_TIMEOUT") as number,
     maxHttpBufferSize: read(env, "MAX_HTTP_BUFFER_SIZE") as number,
     logLevel: read(env, "LOG_LEVEL") as Config["logLevel"],
     app: read(env, "APP") as string,
