@@ -14,7 +14,7 @@ describe("configuration", () => {
     ["MAX_HTTP_BUFFER_SIZE", "1e6", /MAX_HTTP_BUFFER_SIZE="1e6".*integer/],
     ["LOG_LEVEL", "loud", /LOG_LEVEL="loud".*fatal, error, warn, info, debug, trace, silent/],
     ["CORS_ORIGIN", "not a url", /CORS_ORIGIN="not a url".*list of origins/],
-    ["APP", "nope", /APP="nope".*echo, conformance/],
+    ["APP", "nope", /APP="nope".*chat, echo, conformance/],
     ["APP_MODULE", "/nonexistent/app.js", /APP_MODULE=.*existing JavaScript module/],
   ])("%s=%s exits 1 with one line naming the variable, the value and what is allowed", async (key, value, message) => {
     const result = await runMain({ PORT: String(await freePort()), [key]: value });

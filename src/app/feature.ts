@@ -2,6 +2,7 @@ import type { BaseServer } from "engine.io";
 import type { Server } from "socket.io";
 import type { Config } from "../config/env";
 import type { Logger } from "../log/logger";
+import type { SharedState } from "../state/shared-state";
 
 /**
  * What a feature module receives. It never sees workers, IPC or the HTTP engine: the Socket.IO
@@ -11,6 +12,8 @@ export interface FeatureContext<S extends Server = Server> {
   io: S;
   log: Logger;
   config: Config;
+  /** Cluster-wide state (claims, counters, sequences), released when a process dies. */
+  state: SharedState;
   /**
    * A label for the process serving this connection (opaque; for diagnostics and tests that must
    * tell instances apart, never for routing).

@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
 import type { Config } from "../config/env";
+import { chatApp } from "./chat";
 import { conformanceApp } from "./conformance";
 import { echoApp } from "./echo";
 import type { Application } from "./feature";
 
 /** Built-in applications, selected with `APP`. */
 export const applications: Record<string, Application> = {
+  [chatApp.name]: chatApp,
   [echoApp.name]: echoApp,
   [conformanceApp.name]: conformanceApp,
 };

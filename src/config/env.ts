@@ -30,7 +30,7 @@ export interface Config {
   maxHttpBufferSize: number;
   /** `LOG_LEVEL`: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. Default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  /** `APP`: the built-in application to run (`echo`, `conformance`). Default `echo`. */
+  /** `APP`: the built-in application to run (`chat`, `echo`, `conformance`). Default `chat`. */
   app: string;
   /**
    * `APP_MODULE`: path of a JavaScript module exporting an `Application` (as `default` or
@@ -45,6 +45,11 @@ export interface Config {
   upgradeWindow: number;
   /** `SHUTDOWN_TIMEOUT`: ms a worker may take to drain before it is killed. Default `10000`. */
   shutdownTimeout: number;
+  /**
+   * `AUTH_TOKENS`: comma-separated tokens; when set, every namespace of the built-in application
+   * requires one (`auth.token` or the `token` query parameter). Default: unset, open.
+   */
+  authTokens: string[];
   /** `PUBLIC_DIR`: folder served as static files. Default: the project's `public/`. */
   publicDir: string;
 }
@@ -69,11 +74,14 @@ const schema = {
   PING_TIMEOUT: int(50, 3_600_000),
   MAX_HTTP_BUFFER_SIZE: int(1, 1_073_741_824),
   LOG_LEVEL: z.enum(LOG_LEVELS, LOG_LEVELS.join(", ")),
-  APP: z.string().regex(/^[a-z][a-z0-9-]*$/, "an application name such as echo or conformance"),
+  APP: z.string().regex(/^[a-z][a-z0-9-]*$/, "an application name such as chat"),
   UPGRADE_WINDOW: int(0, 60_000),
   SHUTDOWN_TIMEOUT: int(100, 600_000),
   PUBLIC_DIR: z.string().min(1, "a folder path"),
   APP_MODULE: z.string().min(1, "a path to a JavaScript module"),
+  AUTH_TOKENS: z
+    .string()
+    .regex(/^[^,\s]+(,[^,\s]+)*$/, "a comma-separated list of tokens without spaces or empty items"),
 } as const;
 
 type Key = keyof typeof schema;
@@ -88,11 +96,12 @@ const DEFAULTS: Record<Key, string> = {
   PING_TIMEOUT: "20000",
   MAX_HTTP_BUFFER_SIZE: "1000000",
   LOG_LEVEL: "info",
-  APP: "echo",
+  APP: "chat",
   UPGRADE_WINDOW: "1000",
   SHUTDOWN_TIMEOUT: "10000",
   PUBLIC_DIR: "",
   APP_MODULE: "",
+  AUTH_TOKENS: "",
 };
 
 /** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
@@ -140,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     app: read(env, "APP") as string,
     appModule: env.APP_MODULE ? path.resolve(read(env, "APP_MODULE") as string) : undefined,
     upgradeWindow: read(env, "UPGRADE_WINDOW") as number,
+    authTokens: env.AUTH_TOKENS ? (read(env, "AUTH_TOKENS") as string).split(",") : [],
     shutdownTimeout: read(env, "SHUTDOWN_TIMEOUT") as number,
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
   };

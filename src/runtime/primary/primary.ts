@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
+import { PrimaryStateStore } from "../../state/ipc/primary-store";
 import { startConnectionRouter, type ConnectionRouter } from "../engines/node/primary-side";
 import { serveClusterStats } from "./stats-hub";
 import { Supervisor } from "./supervisor";
@@ -34,6 +35,7 @@ export async function runPrimary(config: Config): Promise<void> {
   // Buffers in broadcasts and adapter messages need the structured-clone serialization
   cluster.setupPrimary({ serialization: "advanced" });
   setupClusterAdapter();
+  new PrimaryStateStore().listen();
 
   let router: ConnectionRouter | undefined;
   let stopping = false;

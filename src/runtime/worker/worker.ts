@@ -5,6 +5,7 @@ import { loadApplication } from "../../app/registry";
 import type { FeatureContext } from "../../app/feature";
 import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
+import { IpcSharedState } from "../../state/ipc/worker-client";
 import type { EngineAdapter, RunningEngine } from "../engines/engine";
 import { HttpRoutes } from "../http/routes";
 import { isRuntimeMessage, type PrimaryToWorker, type WorkerToPrimary } from "../ipc";
@@ -66,6 +67,7 @@ export async function runWorker(config: Config): Promise<void> {
     io: running.io,
     log: log.child({ app: application.name }),
     config,
+    state: new IpcSharedState(),
     instance: `worker-${workerId}`,
     engineServer: (path, options = {}) => running.createEngineServer(path, options),
   };
