@@ -11,6 +11,7 @@ export function createSessionId(ownerId: number): string {
 /** The owner worker id encoded in `sid`, or `undefined` when `sid` is not one of ours. */
 export function ownerOf(sid: string): number | undefined {
   const dot = sid.indexOf(".");
+  if (dot < 1) return undefined;
   const prefix = sid.slice(0, dot);
   if (!/^[0-9a-z]{1,8}$/.test(prefix)) return undefined;
   const id = parseInt(prefix, 36);
