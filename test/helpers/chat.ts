@@ -54,11 +54,13 @@ export function chatClient(url: string, options: ClientOptions = {}, timeoutMs =
     },
   };
   return new Promise<ChatClient>((resolve, reject) => {
-    socket.once("connect_error", (err) => {
+    const onError = (err: Error) => {
       socket.close();
       reject(err);
-    });
+    };
+    socket.once("connect_error", onError);
     socket.once("connect", () => {
+      socket.off("connect_error", onError);
       // `serverInfo` is an event of the main namespace only
       if (new URL(url).pathname !== "/") return resolve(client);
       socket

@@ -9,16 +9,19 @@ export const POLLING_ONLY: ClientOptions = { transports: ["polling"] };
 export function connect(url: string, options: ClientOptions = {}, timeoutMs = 20_000): Promise<Socket> {
   const socket = io(url, { forceNew: true, reconnection: false, timeout: timeoutMs, ...options });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("connect timed out")), timeoutMs + 1000);
-    socket.once("connect", () => {
+    // only the first outcome counts: a later connect_error (while reconnecting) is the client's own business
+    const settle = (err?: Error) => {
       clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once("connect_error", (err) => {
-      clearTimeout(timer);
+      socket.off("connect", onConnect);
+      socket.off("connect_error", settle);
+      if (!err) return resolve(socket);
       socket.close();
       reject(err);
-    });
+    };
+    const onConnect = () => settle();
+    const timer = setTimeout(() => settle(new Error("connect timed out")), timeoutMs + 1000);
+    socket.once("connect", onConnect);
+    socket.once("connect_error", settle);
   });
 }
 

@@ -27,10 +27,12 @@ export interface RunningEngine {
   createEngineServer(path: string, options: Partial<EngineOptions>): BaseServer;
   /** Starts listening; resolves once connections are accepted, rejects if the port cannot be bound. */
   listen(): Promise<void>;
-  /** Stops accepting new connections (existing ones keep working). */
-  stopAccepting(): void;
-  /** Closes every client session here; clients reconnect (to another worker). */
-  closeSessions(): void;
+  /**
+   * Drains this worker: stops accepting connections, closes its client sessions (clients
+   * reconnect to another worker) and lets what is in flight finish. Resolves when done, or at
+   * `deadline` (a `Date.now()` value).
+   */
+  drain(deadline: number): Promise<void>;
   /** Engine.IO sessions open here. */
   sessionCount(): number;
   /** Releases everything left (private listener, timers). */

@@ -74,6 +74,7 @@ export async function runPrimary(config: Config): Promise<void> {
 
   process.on("SIGTERM", () => void stop(0, "SIGTERM"));
   process.on("SIGINT", () => void stop(0, "SIGINT"));
+  process.on("SIGHUP", () => void supervisor.rollingRestart(config.shutdownTimeout));
 
   if (engine === "node") {
     try {

@@ -30,6 +30,12 @@ export interface SupervisorOptions {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Being replaced by a rolling restart: takes no new connections, is not restarted when it exits. */
+  retiring: boolean;
+  /** Resolves once the worker listens (rejects if it exits first). */
+  listening: Promise<void>;
+  markListening: () => void;
+  exited: Promise<void>;
 }
 
 /**
@@ -45,6 +51,7 @@ export class Supervisor {
   private pendingRestarts = new Set<NodeJS.Timeout>();
   /** Workers replaced after a crash (for `/stats` and, later, metrics). */
   restarts = 0;
+  private rolling = false;
 
   constructor(private readonly options: SupervisorOptions) {
     cluster.on("exit", (worker, code, signal) => this.onExit(worker, code, signal));
@@ -54,18 +61,25 @@ export class Supervisor {
     for (let i = 0; i < this.options.count; i++) this.fork();
   }
 
-  /** Live workers that listen. */
+  /** Live workers that listen and are not being retired. */
   readyWorkers(): Worker[] {
-    return [...this.slots.values()].filter((slot) => slot.ready).map((slot) => slot.worker);
+    return [...this.slots.values()].filter((slot) => slot.ready && !slot.retiring).map((slot) => slot.worker);
   }
 
   allWorkers(): Worker[] {
     return [...this.slots.values()].map((slot) => slot.worker);
   }
 
-  private fork(): void {
+  private fork(): Slot {
     const worker = cluster.fork(this.options.env);
-    const slot: Slot = { worker, ready: false };
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    let markListening = () => {};
+    const listening = new Promise<void>((resolve, reject) => {
+      markListening = resolve;
+      void exited.then(() => reject(new Error(`worker ${worker.id} exited before listening`)));
+    });
+    listening.catch(() => undefined);
+    const slot: Slot = { worker, ready: false, retiring: false, listening, exited, markListening };
     this.slots.set(worker.id, slot);
     this.options.log.info({ event: "worker-start", worker: worker.id, pid: worker.process.pid }, "worker started");
     worker.on("message", (message: unknown) => {
@@ -74,10 +88,12 @@ export class Supervisor {
       else if (message.type === "rt:fatal") this.options.onFatal(`worker ${worker.id}: ${message.reason}`);
     });
     worker.on("error", (err) => debug("worker %d channel error: %s", worker.id, err.message));
+    return slot;
   }
 
   private onReady(slot: Slot): void {
     slot.ready = true;
+    slot.markListening();
     this.earlyDeaths = 0;
     if (!this.announcedReady && this.readyWorkers().length === this.options.count) {
       this.announcedReady = true;
@@ -90,7 +106,7 @@ export class Supervisor {
     this.slots.delete(worker.id);
     if (!slot) return;
     const fields = { event: "worker-exit", worker: worker.id, pid: worker.process.pid, code, signal };
-    if (this.stopping) {
+    if (this.stopping || slot.retiring) {
       this.options.log.info(fields, "worker exited");
       return;
     }
@@ -120,6 +136,39 @@ export class Supervisor {
       this.fork();
     }, delay);
     this.pendingRestarts.add(timer);
+  }
+
+  /**
+   * Zero-downtime rolling restart (SIGHUP): replaces the workers one at a time with freshly loaded
+   * code. For each: fork the replacement, wait until it listens, then drain the old one (it stops
+   * accepting, its clients reconnect to the others) and wait for it to exit. Clients of the other
+   * workers are never disconnected. Resolves when every old worker is replaced.
+   */
+  async rollingRestart(drainTimeoutMs: number): Promise<void> {
+    if (this.rolling || this.stopping) return;
+    this.rolling = true;
+    const log = this.options.log;
+    const old = [...this.slots.values()];
+    log.info({ event: "rolling-restart", workers: old.length }, "rolling restart");
+    try {
+      for (const slot of old) {
+        if (this.stopping) return;
+        if (!this.slots.has(slot.worker.id)) continue; // it died meanwhile and was replaced
+        const fresh = this.fork();
+        await fresh.listening;
+        slot.retiring = true;
+        if (slot.worker.isConnected()) slot.worker.send({ type: "rt:shutdown" });
+        const timer = setTimeout(() => slot.worker.process.kill("SIGKILL"), drainTimeoutMs);
+        await slot.exited;
+        clearTimeout(timer);
+        log.info({ event: "worker-replaced", old: slot.worker.id, new: fresh.worker.id }, "worker replaced");
+      }
+      log.info({ event: "rolling-restart-done" }, "rolling restart done");
+    } catch (err) {
+      log.error({ event: "rolling-restart-failed" }, `rolling restart stopped: ${(err as Error).message}`);
+    } finally {
+      this.rolling = false;
+    }
   }
 
   /** Stops replacing workers; `stop` then tells each to drain. */

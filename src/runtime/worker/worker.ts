@@ -77,10 +77,7 @@ export async function runWorker(config: Config): Promise<void> {
     if (draining) return;
     draining = true;
     log.info({ event: "shutdown", reason, sessions: running.sessionCount() }, "worker draining");
-    running.stopAccepting();
-    running.closeSessions();
-    const deadline = Date.now() + Math.max(100, config.shutdownTimeout - 1000);
-    while (running.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await running.drain(Date.now() + Math.max(100, config.shutdownTimeout - 1000));
     running.close();
     log.info({ event: "exit", sessionsLeft: running.sessionCount() }, "worker stopped");
     process.exit(0);

@@ -6,6 +6,7 @@ import type { HttpRoutes } from "../../http/routes";
 import type { EngineAdapter, EngineContext, RunningEngine } from "../engine";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy, type PollingTransportView } from "../request-order";
 import { createSessionId } from "../session-id";
+import { waitUntil } from "../../wait";
 import { acceptRoutedConnections } from "./worker-side";
 
 const debug = createDebug("runtime:node");
@@ -75,6 +76,7 @@ export const nodeEngine: EngineAdapter = {
       return engine;
     };
     adopt(io.engine);
+    const sessionCount = () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0);
     let stopRouting: (() => void) | undefined;
 
     return {
@@ -86,13 +88,12 @@ export const nodeEngine: EngineAdapter = {
         stopRouting = acceptRoutedConnections(httpServer);
         debug("accepting connections routed by the primary");
       },
-      stopAccepting() {
-        // the primary owns the listening socket and stops routing here when it drains
-      },
-      closeSessions() {
+      async drain(deadline) {
+        // the primary owns the listening socket: it stops routing here before it asks to drain
         for (const engine of engines) engine.close();
+        await waitUntil(() => sessionCount() === 0, deadline);
       },
-      sessionCount: () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0),
+      sessionCount,
       close() {
         stopRouting?.();
         httpServer.close();

@@ -12,9 +12,10 @@ const REASONS: Record<number, string> = {
 };
 
 /** Serves the runtime's HTTP routes on a uWS app, for every path no other route took. */
-export function mountHttpRoutes(app: TemplatedApp, routes: HttpRoutes): void {
+export function mountHttpRoutes(app: TemplatedApp, routes: HttpRoutes, draining: () => boolean): void {
   app.any("/*", (res, req) => {
-    const guarded = guardResponse(res, wantsClose(req.getHeader("connection")));
+    const closeAsked = wantsClose(req.getHeader("connection"));
+    const guarded = guardResponse(res, () => closeAsked || draining());
     const method = req.getCaseSensitiveMethod().toUpperCase();
     const query = req.getQuery();
     const url = query ? `${req.getUrl()}?${query}` : req.getUrl();

@@ -5,9 +5,10 @@ import type { HttpResponse } from "uWebSockets.js";
  * - several `onAborted` handlers (uWS keeps only the last one registered, and engine.io,
  *   its transports and our router each want one), plus an `aborted` flag to check after
  *   every asynchronous step;
- * - a `Connection: close` response header when the request asked for it: this uWS build
- *   closes the TCP connection after such a response without saying so, and a keep-alive
- *   client then reuses a dead socket.
+ * - a `Connection: close` response header when `shouldClose()` says so at the time the status is
+ *   written: when the request asked for it (this uWS build closes the TCP connection after such
+ *   a response without saying so, and a keep-alive client then reuses a dead socket), or while
+ *   the worker drains (so that keep-alive clients move to another worker).
  */
 export interface GuardedResponse extends HttpResponse {
   readonly aborted: boolean;
@@ -16,7 +17,7 @@ export interface GuardedResponse extends HttpResponse {
 const GUARDED = Symbol("guarded");
 
 /** Installs the guard on `res` (once) and returns it. Call synchronously in the route handler. */
-export function guardResponse(res: HttpResponse, connectionClose: boolean): GuardedResponse {
+export function guardResponse(res: HttpResponse, shouldClose: () => boolean = never): GuardedResponse {
   const target = res as HttpResponse & { [GUARDED]?: true; aborted: boolean };
   if (target[GUARDED]) return target;
   target[GUARDED] = true;
@@ -32,11 +33,13 @@ export function guardResponse(res: HttpResponse, connectionClose: boolean): Guar
     return target;
   };
 
-  if (connectionClose) addConnectionClose(target);
+  if (shouldClose !== never) addConnectionClose(target, shouldClose);
   return target;
 }
 
-function addConnectionClose(res: HttpResponse): void {
+const never = () => false;
+
+function addConnectionClose(res: HttpResponse, shouldClose: () => boolean): void {
   let statusWritten = false;
   const writeStatus = res.writeStatus.bind(res);
   const writeHeader = res.writeHeader.bind(res);
@@ -48,7 +51,7 @@ function addConnectionClose(res: HttpResponse): void {
   res.writeStatus = (status) => {
     statusWritten = true;
     writeStatus(status);
-    writeHeader("Connection", "close");
+    if (shouldClose()) writeHeader("Connection", "close");
     return res;
   };
   res.writeHeader = (key, value) => {

@@ -9,6 +9,7 @@ import { mountHttpRoutes } from "./http";
 import { privateSocketPath } from "./private-channel";
 import { StickyRouter } from "./sticky-router";
 import { StickyUServer } from "./sticky-engine";
+import { waitUntil } from "../../wait";
 
 const debug = createDebug("runtime:uws");
 
@@ -52,10 +53,11 @@ export const uwsEngine: EngineAdapter = {
       return engine;
     };
 
+    const sessionCount = () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0);
     const io = new Server(context.serverOptions);
     io.bind(attach(io.path(), { ...(context.serverOptions as Partial<EngineOptions>) }));
     patchAdapter(app);
-    mountHttpRoutes(app, context.routes);
+    mountHttpRoutes(app, context.routes, () => router.draining);
 
     return {
       io,
@@ -74,14 +76,14 @@ export const uwsEngine: EngineAdapter = {
             });
           }, socketPath);
         }),
-      stopAccepting() {
+      async drain(deadline) {
+        router.startDraining();
         if (listenSocket) uws.us_listen_socket_close(listenSocket);
         listenSocket = undefined;
-      },
-      closeSessions() {
         for (const engine of engines) engine.close();
+        await waitUntil(() => sessionCount() === 0 && router.inFlight() === 0, deadline);
       },
-      sessionCount: () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0),
+      sessionCount,
       close() {
         router.close();
         if (privateSocket) uws.us_listen_socket_close(privateSocket);

@@ -26,6 +26,7 @@ type UpgradeHandler = (res: HttpResponse, req: HttpRequest, context: us_socket_c
 /** A forwarded request never takes more hops than owner → new owner. */
 const MAX_HOPS = 2;
 const TAKEOVER_PATH = "/__sticky/takeover";
+const FLUSH_PATH = "/__sticky/flush";
 
 interface Route {
   engine: StickyUServer;
@@ -58,6 +59,10 @@ export class StickyRouter implements StickyPeer {
   /** Sessions being taken over → requests held until the takeover settles. */
   private readonly pending = new Map<string, Array<() => void>>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Requests this worker forwarded and still waits on. */
+  private readonly forwarding = new Set<{ enginePath: string; sid: string; target: number; method: string }>();
+  /** Set when the worker drains: every HTTP response closes its connection. */
+  draining = false;
 
   constructor(private readonly options: StickyRouterOptions) {
     this.workerId = options.workerId;
@@ -81,7 +86,7 @@ export class StickyRouter implements StickyPeer {
         app.ws(pattern, {
           ...behavior,
           upgrade: (res, req, context) => {
-            const guarded = guardResponse(res, false);
+            const guarded = guardResponse(res);
             stashUpgrade(req, guarded, context);
             (req as unknown as { [RAW_RESPONSE]: GuardedResponse })[RAW_RESPONSE] = guarded;
             upgrade(guarded, req, context);
@@ -106,8 +111,9 @@ export class StickyRouter implements StickyPeer {
   /** Registers the private listener's routes (forwarded requests and takeovers) on `app`. */
   mountPrivate(app: TemplatedApp): void {
     app.post(TAKEOVER_PATH, (res, req) => this.onTakeoverRequest(res, req));
+    app.post(FLUSH_PATH, (res, req) => this.onFlushRequest(res, req));
     app.any("/*", (res, req) => {
-      const guarded = guardResponse(res, false);
+      const guarded = guardResponse(res);
       const route = this.routes.get(req.getUrl());
       if (!route) {
         guarded.writeStatus("404 Not Found").end();
@@ -121,8 +127,14 @@ export class StickyRouter implements StickyPeer {
   }
 
   private onPublicRequest(route: Route, res: HttpResponse, req: HttpRequest): void {
-    const guarded = guardResponse(res, wantsClose(req.getHeader("connection")));
+    const closeAsked = wantsClose(req.getHeader("connection"));
+    const guarded = guardResponse(res, () => closeAsked || this.draining);
     const sid = new URLSearchParams(req.getQuery() ?? "").get("sid");
+    if (!sid && this.draining) {
+      // a keep-alive connection still reaches a draining worker: no new session here
+      guarded.writeStatus("503 Service Unavailable").writeHeader("content-type", "text/plain").end("draining\n");
+      return;
+    }
     if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {
       route.handle(guarded, req);
       return;
@@ -155,13 +167,15 @@ export class StickyRouter implements StickyPeer {
     }
     const target = this.targetOf(sid, Number(headerOf(request, HOPS_HEADER) || "0"));
     if (target === undefined) return serveHere(); // engine.io answers "Session ID unknown"
-    void forwardRequest(request, res, privateSocketPath(this.options.runtimeDir, target), this.options.pollTimeoutMs).then(
-      (delivered) => {
+    const entry = { enginePath: route.engine.path, sid, target, method: request.method };
+    this.forwarding.add(entry);
+    void forwardRequest(request, res, privateSocketPath(this.options.runtimeDir, target), this.options.pollTimeoutMs)
+      .then((delivered) => {
         if (delivered || res.aborted) return;
         this.moved.delete(sid);
         serveHere(); // the owner is gone: answer as engine.io answers an unknown session
-      },
-    );
+      })
+      .finally(() => this.forwarding.delete(entry));
   }
 
   /** Whether a request for a local session must be captured to check its order (see `request-order.ts`). */
@@ -215,7 +229,7 @@ export class StickyRouter implements StickyPeer {
   }
 
   private onTakeoverRequest(res: HttpResponse, req: HttpRequest): void {
-    const guarded = guardResponse(res, false);
+    const guarded = guardResponse(res);
     void captureRequest(guarded, req, 64 * 1024).then((captured) => {
       if (!captured || guarded.aborted) return;
       let snapshot: SessionSnapshot | undefined;
@@ -237,6 +251,48 @@ export class StickyRouter implements StickyPeer {
         stats.handovers++;
         guarded.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
       });
+    });
+  }
+
+  /** Forwarded requests still waiting for their answer. */
+  inFlight(): number {
+    return this.forwarding.size;
+  }
+
+  /**
+   * Starts draining: responses close their connections from now on, and the owners of the
+   * long-polls this worker forwards answer them now (with a noop), so that their clients send
+   * the next poll on a new connection, to a worker that stays.
+   */
+  startDraining(): void {
+    this.draining = true;
+    for (const entry of this.forwarding) {
+      if (entry.method !== "GET") continue;
+      const body = Buffer.from(JSON.stringify({ path: entry.enginePath, sid: entry.sid }));
+      privateRequest(privateSocketPath(this.options.runtimeDir, entry.target), {
+        method: "POST",
+        path: FLUSH_PATH,
+        headers: { "content-type": "application/json" },
+        body,
+        timeoutMs: 2000,
+      }).catch((err: unknown) => debug("flush of %s failed: %s", entry.sid, (err as Error).message));
+    }
+  }
+
+  /** Another worker drains: answer the pending poll of a session now, with a noop. */
+  private onFlushRequest(res: HttpResponse, req: HttpRequest): void {
+    const guarded = guardResponse(res);
+    void captureRequest(guarded, req, 64 * 1024).then((captured) => {
+      if (!captured || guarded.aborted) return;
+      try {
+        const ask = JSON.parse(captured.body.toString()) as { path: string; sid: string };
+        const engine = this.routes.get(ask.path)?.engine;
+        const session = engine?.hasSession(ask.sid) ? engine.internals.clients[ask.sid] : undefined;
+        if (session?.transport.name === "polling" && session.transport.writable) session.transport.send([{ type: "noop" }]);
+      } catch {
+        // a malformed request from a peer: nothing to flush
+      }
+      guarded.cork(() => guarded.writeStatus("204 No Content").end());
     });
   }
 

@@ -1,0 +1,75 @@
+import type { Socket } from "socket.io-client";
+import { describe, expect, it } from "vitest";
+import { closeAll, connectMany, whoami, WS_ONLY } from "./helpers/clients";
+import { isAlive } from "./helpers/process";
+import { startServer } from "./helpers/server";
+
+const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 1000 };
+
+describe.each(["uws", "node"] as const)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
+  it("replaces every worker one at a time under load; only the retired worker's clients reconnect; no request times out", async () => {
+    const server = await startServer({ workers: 4, engine });
+    const sockets: Socket[] = [
+      ...(await connectMany(server.url, 20, reconnecting)),
+      ...(await connectMany(server.url, 20, { ...WS_ONLY, ...reconnecting })),
+    ];
+    const where = new Map<Socket, string>();
+    const disconnections: Array<{ instance: string; reason: string; at: number }> = [];
+    await Promise.all(sockets.map(async (s) => where.set(s, (await whoami(s)).instance)));
+    for (const s of sockets) {
+      s.on("disconnect", (reason) => disconnections.push({ instance: where.get(s)!, reason, at: Date.now() }));
+      s.on("connect", () => void whoami(s).then((info) => where.set(s, info.instance), () => undefined));
+    }
+    const oldPids = server.workerPids();
+    // load: every client sends an acked echo every 50 ms during the restart
+    let running = true;
+    let acked = 0;
+    const failures: string[] = [];
+    const load = sockets.map(async (s, i) => {
+      for (let n = 0; running; n++) {
+        try {
+          const answer = await s.timeout(20_000).emitWithAck("echo", `${i}:${n}`);
+          if (answer !== `${i}:${n}`) failures.push(`wrong answer ${String(answer)}`);
+          else acked++;
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    try {
+      const started = Date.now();
+      server.child.kill("SIGHUP");
+      await server.waitForLog((r) => r.event === "rolling-restart-done", 60_000);
+      const finished = Date.now();
+      running = false;
+      await Promise.all(load);
+      // a request in flight when its worker retires is rejected by the client ("socket has been
+      // disconnected"), never silently dropped or timed out; there is at most one per disconnection
+      expect(failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
+      expect(failures.length).toBeLessThanOrEqual(disconnections.length);
+      expect(acked).toBeGreaterThan(sockets.length * 5);
+      // every old worker is gone, 4 new ones serve
+      for (const pid of oldPids) expect(isAlive(pid)).toBe(false);
+      const stats = await server.stats();
+      expect(stats.workers).toHaveLength(4);
+      expect(stats.workers.every((w) => !oldPids.includes(w.pid))).toBe(true);
+      // every disconnection was a client of a worker being retired, told to reconnect
+      const exits = server.logs.filter((r) => r.event === "worker-exit");
+      for (const d of disconnections) {
+        expect(d.reason).toBe("transport close");
+        const exit = exits.find((r) => `worker-${r.worker}` === d.instance);
+        expect(exit, `${d.instance} was retired`).toBeTruthy();
+        expect(d.at).toBeGreaterThanOrEqual(started);
+        expect(d.at).toBeLessThanOrEqual(finished + 1000);
+      }
+      expect(disconnections.length).toBeGreaterThan(0);
+      // everyone is connected again and answers
+      await Promise.all(sockets.map((s) => s.timeout(20_000).emitWithAck("echo", "after")));
+    } finally {
+      running = false;
+      closeAll(sockets);
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
