@@ -30,6 +30,13 @@ export interface Config {
   maxHttpBufferSize: number;
   /** `LOG_LEVEL`: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. Default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** `METRICS`: `on` serves `GET /metrics` (Prometheus, every process), `off` does not count. Default `on`. */
+  metrics: boolean;
+  /**
+   * `ADMIN_UI_PASSWORD`: switches on `@socket.io/admin-ui` (namespace `/admin`, user `admin`, UI
+   * files at `/admin-ui/`) with this password, or its bcrypt hash. Default: unset, no admin UI.
+   */
+  adminUiPassword: string | undefined;
   /** `APP`: the built-in application to run (`chat`, `echo`, `conformance`). Default `chat`. */
   app: string;
   /**
@@ -50,6 +57,14 @@ export interface Config {
    * requires one (`auth.token` or the `token` query parameter). Default: unset, open.
    */
   authTokens: string[];
+  /**
+   * `RECOVERY_WINDOW`: connection state recovery, in ms: a client cut off for less than this
+   * (its worker killed or replaced included) reconnects to any worker with the same id and rooms
+   * and gets every broadcast it missed. `0` turns it off. Default `120000`.
+   */
+  recoveryWindow: number;
+  /** `RECOVERY_MAX_PACKETS`: most broadcasts kept for recovery, per namespace. Default `100000`. */
+  recoveryMaxPackets: number;
   /** `PUBLIC_DIR`: folder served as static files. Default: the project's `public/`. */
   publicDir: string;
 }
@@ -74,10 +89,16 @@ const schema = {
   PING_TIMEOUT: int(50, 3_600_000),
   MAX_HTTP_BUFFER_SIZE: int(1, 1_073_741_824),
   LOG_LEVEL: z.enum(LOG_LEVELS, LOG_LEVELS.join(", ")),
+  METRICS: z.enum(["on", "off"], "on or off"),
+  ADMIN_UI_PASSWORD: z
+    .string()
+    .refine((s) => s.length >= 8 && Buffer.byteLength(s) <= 72, "8 characters to 72 bytes, or a bcrypt hash"),
   APP: z.string().regex(/^[a-z][a-z0-9-]*$/, "an application name such as chat"),
   UPGRADE_WINDOW: int(0, 60_000),
   SHUTDOWN_TIMEOUT: int(100, 600_000),
   PUBLIC_DIR: z.string().min(1, "a folder path"),
+  RECOVERY_WINDOW: int(0, 86_400_000),
+  RECOVERY_MAX_PACKETS: int(1, 100_000_000),
   APP_MODULE: z.string().min(1, "a path to a JavaScript module"),
   AUTH_TOKENS: z
     .string()
@@ -96,10 +117,14 @@ const DEFAULTS: Record<Key, string> = {
   PING_TIMEOUT: "20000",
   MAX_HTTP_BUFFER_SIZE: "1000000",
   LOG_LEVEL: "info",
+  METRICS: "on",
+  ADMIN_UI_PASSWORD: "",
   APP: "chat",
   UPGRADE_WINDOW: "1000",
   SHUTDOWN_TIMEOUT: "10000",
   PUBLIC_DIR: "",
+  RECOVERY_WINDOW: "120000",
+  RECOVERY_MAX_PACKETS: "100000",
   APP_MODULE: "",
   AUTH_TOKENS: "",
 };
@@ -113,7 +138,8 @@ function read(env: NodeJS.ProcessEnv, key: Key): unknown {
   const result = schema[key].safeParse(raw);
   if (!result.success) {
     const allowed = result.error.issues[0]?.message ?? "a valid value";
-    throw new ConfigError(`invalid configuration: ${key}=${JSON.stringify(raw)} (allowed: ${allowed})`);
+    const shown = key === "ADMIN_UI_PASSWORD" ? "(hidden)" : JSON.stringify(raw); // a secret is never printed
+    throw new ConfigError(`invalid configuration: ${key}=${shown} (allowed: ${allowed})`);
   }
   return result.data;
 }
@@ -146,11 +172,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pingTimeout: read(env, "PING_TIMEOUT") as number,
     maxHttpBufferSize: read(env, "MAX_HTTP_BUFFER_SIZE") as number,
     logLevel: read(env, "LOG_LEVEL") as Config["logLevel"],
+    metrics: read(env, "METRICS") === "on",
+    adminUiPassword: env.ADMIN_UI_PASSWORD ? (read(env, "ADMIN_UI_PASSWORD") as string) : undefined,
     app: read(env, "APP") as string,
     appModule: env.APP_MODULE ? path.resolve(read(env, "APP_MODULE") as string) : undefined,
     upgradeWindow: read(env, "UPGRADE_WINDOW") as number,
     authTokens: env.AUTH_TOKENS ? (read(env, "AUTH_TOKENS") as string).split(",") : [],
     shutdownTimeout: read(env, "SHUTDOWN_TIMEOUT") as number,
+    recoveryWindow: read(env, "RECOVERY_WINDOW") as number,
+    recoveryMaxPackets: read(env, "RECOVERY_MAX_PACKETS") as number,
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
   };
 }

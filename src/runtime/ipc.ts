@@ -12,7 +12,9 @@ export type WorkerToPrimary =
   /** A worker asks for the stats of every worker (to answer `GET /stats`). */
   | { type: "rt:stats-query"; id: number }
   /** A worker's answer to `rt:stats-collect`. */
-  | { type: "rt:stats-report"; id: number; stats: WorkerStats };
+  | { type: "rt:stats-report"; id: number; stats: WorkerStats }
+  /** The last message of a draining worker: once it is written, everything sent before it is too. */
+  | { type: "rt:bye" };
 
 export type PrimaryToWorker =
   /** Stop accepting, disconnect clients so they reconnect elsewhere, exit. */

@@ -31,6 +31,7 @@ const socketIoSuite: Feature = ({ io }) => {
 
 export const conformanceApp: Application = {
   name: "conformance",
-  serverOptions: { ...SUITE_OPTIONS, connectTimeout: 1000 },
+  // the suites expect the plain handshake (no recovery id)
+  serverOptions: { ...SUITE_OPTIONS, connectTimeout: 1000, connectionStateRecovery: undefined },
   features: [engineEcho, socketIoSuite],
 };

@@ -5,7 +5,7 @@ export interface EchoClientToServer {
   /** Answers where this connection is served. */
   whoami: (ack: (info: { instance: string; id: string; transport: string }) => void) => void;
   /** `broadcast` to every client (`to: "all"`), every client but the sender (`"others"`) or a room. */
-  shout: (message: { to: "all" | "others" | { room: string }; payload: unknown }) => void;
+  shout: (message: { to: "all" | "others" | { room: string }; payload: unknown }, ack?: () => void) => void;
   join: (room: string, ack: () => void) => void;
   leave: (room: string, ack: () => void) => void;
   /** The ids of the sockets in `room` (or all), cluster-wide. */

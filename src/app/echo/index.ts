@@ -24,11 +24,12 @@ function echo({ io: untyped, instance }: FeatureContext): void {
     socket.on("whoami", (ack) => {
       if (typeof ack === "function") ack({ instance, id: socket.id, transport: socket.conn.transport.name });
     });
-    socket.on("shout", (message) => {
+    socket.on("shout", (message, ack) => {
       const to = message?.to;
       if (to === "all") io.emit("broadcast", message.payload, socket.id);
       else if (to === "others") socket.broadcast.emit("broadcast", message.payload, socket.id);
       else if (to && typeof to === "object" && isRoom(to.room)) io.to(to.room).emit("broadcast", message.payload, socket.id);
+      if (typeof ack === "function") ack();
     });
     socket.on("join", async (room, ack) => {
       if (isRoom(room)) await socket.join(room);

@@ -6,8 +6,11 @@ import path from "node:path";
 import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
 import { PrimaryStateStore } from "../../state/ipc/primary-store";
+import { PacketLog } from "../adapter/packet-log";
 import { startConnectionRouter, type ConnectionRouter } from "../engines/node/primary-side";
 import { serveClusterStats } from "./stats-hub";
+import { serveClusterMetrics } from "../metrics/metrics-hub";
+import { createPrimaryMetrics } from "../metrics/primary-metrics";
 import { Supervisor } from "./supervisor";
 import { uwsUnavailableReason } from "./uws-check";
 
@@ -32,10 +35,16 @@ export async function runPrimary(config: Config): Promise<void> {
     "starting",
   );
 
-  // Buffers in broadcasts and adapter messages need the structured-clone serialization
-  cluster.setupPrimary({ serialization: "advanced" });
+  // Buffers in broadcasts and adapter messages need the structured-clone serialization.
+  // Workers run the entry script itself: under pm2, process.argv[1] (node:cluster's default) is
+  // pm2's ProcessContainerFork.js wrapper, which would load pm2's APM module into every worker.
+  const entry = require.main?.filename;
+  cluster.setupPrimary({ serialization: "advanced", ...(entry ? { exec: entry } : {}) });
   setupClusterAdapter();
   new PrimaryStateStore().listen();
+  if (config.recoveryWindow > 0) {
+    new PacketLog({ maxDisconnectionDuration: config.recoveryWindow, maxPackets: config.recoveryMaxPackets }).listen();
+  }
 
   let router: ConnectionRouter | undefined;
   let stopping = false;
@@ -71,6 +80,8 @@ export async function runPrimary(config: Config): Promise<void> {
     () => supervisor.allWorkers(),
     () => ({ workerRestarts: supervisor.restarts }),
   );
+  // GET /metrics (src/runtime/metrics/): the primary collects every worker's metrics and adds its own
+  if (config.metrics) serveClusterMetrics(() => supervisor.allWorkers(), createPrimaryMetrics(engine, supervisor));
 
   process.on("SIGTERM", () => void stop(0, "SIGTERM"));
   process.on("SIGINT", () => void stop(0, "SIGINT"));

@@ -1,4 +1,3 @@
-import { createAdapter } from "@socket.io/cluster-adapter";
 import cluster from "node:cluster";
 import type { ServerOptions } from "socket.io";
 import { loadApplication } from "../../app/registry";
@@ -6,10 +5,13 @@ import type { FeatureContext } from "../../app/feature";
 import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
 import { IpcSharedState } from "../../state/ipc/worker-client";
+import { createRecoveringAdapter } from "../adapter/recovering-adapter";
 import type { EngineAdapter, RunningEngine } from "../engines/engine";
 import { HttpRoutes } from "../http/routes";
 import { isRuntimeMessage, type PrimaryToWorker, type WorkerToPrimary } from "../ipc";
 import { StatsClient } from "./stats-client";
+import { ADMIN_UI_DIR, enableAdminUi } from "../metrics/admin-ui";
+import { WorkerMetrics } from "../metrics/worker-metrics";
 
 function send(message: WorkerToPrimary): void {
   process.send?.(message);
@@ -29,7 +31,10 @@ function socketIoOptions(config: Config, extra: Record<string, unknown> | undefi
     pingTimeout: config.pingTimeout,
     maxHttpBufferSize: config.maxHttpBufferSize,
     ...(config.corsOrigin ? { cors: { origin: config.corsOrigin } } : {}),
-    adapter: createAdapter() as unknown as ServerOptions["adapter"],
+    adapter: createRecoveringAdapter() as unknown as ServerOptions["adapter"],
+    ...(config.recoveryWindow > 0
+      ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindow, skipMiddlewares: true } }
+      : {}),
     ...extra,
   };
 }
@@ -48,10 +53,17 @@ export async function runWorker(config: Config): Promise<void> {
   let ready = false;
   let draining = false;
   const statsClient = new StatsClient(config.engine, () => engine);
+  // metrics and admin UI (src/runtime/metrics/)
+  const metrics = config.metrics
+    ? new WorkerMetrics({ workerId, engine: config.engine, sessions: () => engine?.sessionCount() ?? 0 })
+    : undefined;
+  const state = new IpcSharedState();
   const routes = new HttpRoutes({
     publicDir: config.publicDir,
     isReady: () => ready && !draining,
     stats: () => statsClient.query(),
+    metrics: metrics && (() => metrics.answer()),
+    adminUiDir: config.adminUiPassword ? ADMIN_UI_DIR : undefined,
   });
 
   engine = loadEngine(config.engine).create({
@@ -63,11 +75,13 @@ export async function runWorker(config: Config): Promise<void> {
     serverOptions: socketIoOptions(config, application.serverOptions),
   });
   const running = engine;
+  metrics?.instrument(running.io);
+  if (config.adminUiPassword) enableAdminUi(running.io, { password: config.adminUiPassword, workerId, state });
   const context: FeatureContext = {
     io: running.io,
     log: log.child({ app: application.name }),
     config,
-    state: new IpcSharedState(),
+    state,
     instance: `worker-${workerId}`,
     engineServer: (path, options = {}) => running.createEngineServer(path, options),
   };
@@ -80,6 +94,12 @@ export async function runWorker(config: Config): Promise<void> {
     await running.drain(Date.now() + Math.max(100, config.shutdownTimeout - 1000));
     running.close();
     log.info({ event: "exit", sessionsLeft: running.sessionCount() }, "worker stopped");
+    // IPC is asynchronous: let what the sessions' last handlers sent (broadcasts, state) reach the primary
+    await new Promise<void>((resolve) => {
+      if (process.send) process.send({ type: "rt:bye" } satisfies WorkerToPrimary, undefined, {}, () => resolve());
+      else resolve();
+      setTimeout(resolve, 1000).unref();
+    });
     process.exit(0);
   };
   process.on("message", (message: unknown) => {

@@ -7,6 +7,7 @@ import uws, { type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
 import type { EngineAdapter, EngineContext, RunningEngine } from "../engine";
 import { mountHttpRoutes } from "./http";
 import { privateSocketPath } from "./private-channel";
+import { subscribeRecoveredSockets } from "./recovered-subscriptions";
 import { StickyRouter } from "./sticky-router";
 import { StickyUServer } from "./sticky-engine";
 import { waitUntil } from "../../wait";
@@ -57,6 +58,7 @@ export const uwsEngine: EngineAdapter = {
     const io = new Server(context.serverOptions);
     io.bind(attach(io.path(), { ...(context.serverOptions as Partial<EngineOptions>) }));
     patchAdapter(app);
+    subscribeRecoveredSockets(io);
     mountHttpRoutes(app, context.routes, () => router.draining);
 
     return {

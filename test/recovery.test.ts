@@ -1,0 +1,111 @@
+import type { Socket } from "socket.io-client";
+import { describe, expect, it } from "vitest";
+import { byInstance, closeAll, connect, connectMany, eventually, WS_ONLY } from "./helpers/clients";
+import { startServer } from "./helpers/server";
+
+const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
+
+interface Receiver {
+  socket: Socket;
+  id: string;
+  numbers: number[];
+  roomNumbers: number[];
+  recoveries: number;
+}
+
+describe.each(["uws", "node"] as const)("connection state recovery across the cluster, ENGINE=%s", (engine) => {
+  it("a numbered broadcast stream reaches every client exactly once, in order, through a SIGKILL and a rolling restart", async () => {
+    const server = await startServer({ workers: 4, engine });
+    const sockets = [
+      ...(await connectMany(server.url, 8, reconnecting)),
+      ...(await connectMany(server.url, 8, { ...WS_ONLY, ...reconnecting })),
+    ];
+    const sender = await connect(server.url, { ...WS_ONLY, ...reconnecting });
+    const receivers: Receiver[] = sockets.map((socket) => ({ socket, id: socket.id!, numbers: [], roomNumbers: [], recoveries: 0 }));
+    try {
+      for (const r of receivers) {
+        r.socket.on("broadcast", (payload: { n?: number; room?: number }) => {
+          if (typeof payload?.n === "number") r.numbers.push(payload.n);
+          if (typeof payload?.room === "number") r.roomNumbers.push(payload.room);
+        });
+        r.socket.on("connect", () => {
+          if (r.socket.recovered) r.recoveries++;
+        });
+      }
+      // half of them in a room: room broadcasts must follow them through recovery
+      const inRoom = receivers.filter((_, i) => i % 2 === 0);
+      await Promise.all(inRoom.map((r) => r.socket.timeout(5000).emitWithAck("join", "odd-room")));
+      const groups = await byInstance([...sockets, sender]);
+      const senderInstance = [...groups.entries()].find(([, members]) => members.includes(sender))![0];
+
+      // the stream: one numbered broadcast every 10 ms (every 5th also to the room), acked by the server
+      const acked: number[] = [];
+      const roomAcked: number[] = [];
+      let running = true;
+      const stream = (async () => {
+        for (let n = 1; running; n++) {
+          try {
+            await sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: { n } });
+            acked.push(n);
+            if (n % 5 === 0) {
+              await sender.timeout(10_000).emitWithAck("shout", { to: { room: "odd-room" }, payload: { room: n } });
+              roomAcked.push(n);
+            }
+          } catch {
+            // not acknowledged (the sender's worker went away): it may or may not have gone out
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+
+      await eventually(() => acked.length >= 20, 10_000, "the stream to start");
+      // 1. SIGKILL a worker that is not the sender's
+      const victim = [...groups.keys()].find((instance) => instance !== senderInstance)!;
+      const victimPid = server.logs.find((r) => r.event === "worker-start" && `worker-${r.worker}` === victim)!.pid as number;
+      process.kill(victimPid, "SIGKILL");
+      await server.waitForLog((r) => r.event === "worker-start" && (r.worker as number) > 4);
+      await eventually(() => receivers.every((r) => r.socket.connected), 15_000, "reconnections after the kill");
+      const afterKill = acked.length;
+      await eventually(() => acked.length >= afterKill + 20, 10_000, "the stream to go on");
+      // 2. rolling restart of every worker
+      server.child.kill("SIGHUP");
+      await server.waitForLog((r) => r.event === "rolling-restart-done", 60_000);
+      await eventually(() => receivers.every((r) => r.socket.connected) && sender.connected, 15_000, "reconnections");
+      const afterRoll = acked.length;
+      await eventually(() => acked.length >= afterRoll + 20, 10_000, "the stream to go on");
+      running = false;
+      await stream;
+      // everything acked has been delivered: wait for the last acked number everywhere
+      const last = acked[acked.length - 1]!;
+      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number");
+
+      for (const r of receivers) {
+        // exactly once, in order
+        expect(r.numbers).toEqual([...r.numbers].sort((a, b) => a - b));
+        expect(new Set(r.numbers).size).toBe(r.numbers.length);
+        const missing = acked.filter((n) => !r.numbers.includes(n));
+        expect(missing, `receiver ${r.id} missed`).toEqual([]);
+        // same id after every reconnection
+        expect(r.socket.id).toBe(r.id);
+      }
+      // every receiver of the killed worker and of the rolled ones recovered at least once
+      expect(receivers.every((r) => r.recoveries >= 1)).toBe(true);
+      // the room followed its members
+      const lastRoom = roomAcked[roomAcked.length - 1]!;
+      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 10_000, "the last room number");
+      for (const r of receivers) {
+        if (inRoom.includes(r)) {
+          expect(roomAcked.filter((n) => !r.roomNumbers.includes(n))).toEqual([]);
+          expect(new Set(r.roomNumbers).size).toBe(r.roomNumbers.length);
+        } else {
+          expect(r.roomNumbers).toEqual([]);
+        }
+      }
+    } finally {
+      closeAll([...sockets, sender]);
+      const code = await server.stop();
+      if (code !== 0) console.log("LOGS", JSON.stringify(server.logs.filter((r) => r.level >= 40 || r.role === "primary").slice(-12)), server.stderr.join("").slice(-2000));
+      expect(code).toBe(0);
+    }
+  });
+});
