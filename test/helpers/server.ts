@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import type { ClusterStats } from "../../src/runtime/ipc";
+import type { WorkerStats } from "../../src/runtime/stats";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const MAIN = path.join(ROOT, "dist", "main.js");
@@ -42,23 +44,9 @@ export interface RunningServer {
   workerPids(): number[];
 }
 
-export interface WorkerStatsView {
-  workerId: number;
-  pid: number;
-  engine: string;
-  sessions: number;
-  forwardedRequests: number;
-  relayedFrames: number;
-  takeovers: number;
-  handovers: number;
-  takeoversRefused: number;
-  rss: number;
-}
-export interface ClusterStatsView {
-  primaryPid: number;
-  workerRestarts: number;
-  workers: WorkerStatsView[];
-}
+/** What `GET /stats` answers (the runtime's own types). */
+export type ClusterStatsView = ClusterStats;
+export type WorkerStatsView = WorkerStats;
 
 export interface StartOptions {
   workers?: number;
@@ -69,6 +57,9 @@ export interface StartOptions {
   /** Wait for "all workers listening" (default true). */
   waitReady?: boolean;
 }
+
+/** Servers started by this test file and not stopped yet (stopped by test/setup.ts after the file). */
+export const running = new Set<RunningServer>();
 
 /** Starts the real server (`node dist/main.js`) as a child process on a free port. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -162,6 +153,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }, timeoutMs);
       const code = await exited;
       clearTimeout(timer);
+      running.delete(server);
       return code;
     },
     workerPids() {
@@ -173,6 +165,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return [...alive.values()];
     },
   };
+  running.add(server);
+  void exited.then(() => running.delete(server));
   if (options.waitReady !== false) {
     try {
       await waitForLog((r) => r.event === "listen" && r.role === "primary");
