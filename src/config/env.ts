@@ -67,6 +67,14 @@ export interface Config {
   recoveryMaxPackets: number;
   /** `PUBLIC_DIR`: folder served as static files. Default: the project's `public/`. */
   publicDir: string;
+  /**
+   * `ADAPTER`: `cluster` (one machine: the primary relays broadcasts and holds the shared state and
+   * recovery log) or `redis` (several machines: every worker uses Redis, see docs/multi-machine.md).
+   * Default `cluster`.
+   */
+  adapter: "cluster" | "redis";
+  /** `REDIS_URL`: the Redis server with `ADAPTER=redis`. Default `redis://127.0.0.1:6379`. */
+  redisUrl: string;
 }
 
 const int = (min: number, max: number) =>
@@ -100,6 +108,8 @@ const schema = {
   RECOVERY_WINDOW: int(0, 86_400_000),
   RECOVERY_MAX_PACKETS: int(1, 100_000_000),
   APP_MODULE: z.string().min(1, "a path to a JavaScript module"),
+  ADAPTER: z.enum(["cluster", "redis"], "cluster or redis"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL"),
   AUTH_TOKENS: z
     .string()
     .regex(/^[^,\s]+(,[^,\s]+)*$/, "a comma-separated list of tokens without spaces or empty items"),
@@ -127,6 +137,8 @@ const DEFAULTS: Record<Key, string> = {
   RECOVERY_MAX_PACKETS: "100000",
   APP_MODULE: "",
   AUTH_TOKENS: "",
+  ADAPTER: "cluster",
+  REDIS_URL: "redis://127.0.0.1:6379",
 };
 
 /** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
@@ -138,7 +150,7 @@ function read(env: NodeJS.ProcessEnv, key: Key): unknown {
   const result = schema[key].safeParse(raw);
   if (!result.success) {
     const allowed = result.error.issues[0]?.message ?? "a valid value";
-    const shown = key === "ADMIN_UI_PASSWORD" ? "(hidden)" : JSON.stringify(raw); // a secret is never printed
+    const shown = key === "ADMIN_UI_PASSWORD" || key === "REDIS_URL" ? "(hidden)" : JSON.stringify(raw); // a secret is never printed
     throw new ConfigError(`invalid configuration: ${key}=${shown} (allowed: ${allowed})`);
   }
   return result.data;
@@ -182,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recoveryWindow: read(env, "RECOVERY_WINDOW") as number,
     recoveryMaxPackets: read(env, "RECOVERY_MAX_PACKETS") as number,
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
+    adapter: read(env, "ADAPTER") as Config["adapter"],
+    redisUrl: read(env, "REDIS_URL") as string,
   };
 }
 

@@ -17,6 +17,13 @@ export interface ChatClient {
   instance: string;
 }
 
+/** Offsets: `<boot>.<seq>` from the primary's log, `<ms>-<n>` from a Redis stream. */
+const OFFSET = /^([0-9a-f]{8}\.[0-9a-z]+|\d+-\d+)$/;
+
+function isRecoveryOffset(socket: Socket, value: unknown): boolean {
+  return Boolean((socket as unknown as { _pid?: string })._pid) && typeof value === "string" && OFFSET.test(value);
+}
+
 /** Connects a chat client, recording its events from the very first packet. */
 export function chatClient(url: string, options: ClientOptions = {}, timeoutMs = 20_000): Promise<ChatClient> {
   const socket = io(url, { forceNew: true, reconnection: false, timeout: timeoutMs, ...options });
@@ -24,6 +31,8 @@ export function chatClient(url: string, options: ClientOptions = {}, timeoutMs =
   const taken = new Set<number>();
   const waiters: Array<() => void> = [];
   socket.onAny((event: string, ...args: unknown[]) => {
+    // with connection state recovery, broadcasts carry their offset as a last, extra argument
+    if (isRecoveryOffset(socket, args[args.length - 1])) args.pop();
     events.push([event, ...args]);
     for (const wake of waiters.splice(0)) wake();
   });

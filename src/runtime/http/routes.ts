@@ -19,6 +19,10 @@ export interface HttpRoutesOptions {
   isReady: () => boolean;
   /** JSON for `GET /stats` (routing counters of every worker). */
   stats: () => Promise<unknown>;
+  /** `GET /metrics` (Prometheus text of every process, `src/runtime/metrics/`); unset: no such route. */
+  metrics?: () => Promise<HttpAnswer>;
+  /** Folder served under `/admin-ui/` (the Socket.IO admin UI's files); unset: no such route. */
+  adminUiDir?: string;
 }
 
 const TYPES: Record<string, string> = {
@@ -54,7 +58,8 @@ const text = (status: number, body: string): HttpAnswer => ({
 
 /**
  * The runtime's own HTTP routes, served by every worker whatever the engine:
- * `/healthz`, `/readyz`, `/stats`, the official client under `/socket.io/`, static files, 404.
+ * `/healthz`, `/readyz`, `/stats`, `/metrics` and `/admin-ui/` (when enabled), the official client
+ * under `/socket.io/`, static files, 404.
  */
 export class HttpRoutes {
   private readonly cache = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
@@ -75,6 +80,17 @@ export class HttpRoutes {
           headers: { "content-type": "application/json", "cache-control": "no-store" },
           body: JSON.stringify(await this.options.stats()),
         };
+      case "/metrics":
+        if (this.options.metrics) return this.options.metrics();
+        break;
+      case "/admin-ui":
+        if (this.options.adminUiDir) return { status: 308, headers: { location: "/admin-ui/" }, body: "" };
+        break;
+    }
+    if (this.options.adminUiDir && pathname.startsWith("/admin-ui/")) {
+      const relative = pathname === "/admin-ui/" ? "index.html" : safeRelative(pathname.slice("/admin-ui".length));
+      if (relative === undefined) return text(404, "not found\n");
+      return this.file(path.join(this.options.adminUiDir, relative), ifNoneMatch, "no-cache");
     }
     if (pathname.startsWith("/socket.io/")) {
       const name = pathname.slice("/socket.io/".length);

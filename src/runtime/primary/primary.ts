@@ -40,10 +40,13 @@ export async function runPrimary(config: Config): Promise<void> {
   // pm2's ProcessContainerFork.js wrapper, which would load pm2's APM module into every worker.
   const entry = require.main?.filename;
   cluster.setupPrimary({ serialization: "advanced", ...(entry ? { exec: entry } : {}) });
-  setupClusterAdapter();
-  new PrimaryStateStore().listen();
-  if (config.recoveryWindow > 0) {
-    new PacketLog({ maxDisconnectionDuration: config.recoveryWindow, maxPackets: config.recoveryMaxPackets }).listen();
+  // ADAPTER=redis: the workers use Redis for all of this; the primary holds nothing
+  if (config.adapter === "cluster") {
+    setupClusterAdapter();
+    new PrimaryStateStore().listen();
+    if (config.recoveryWindow > 0) {
+      new PacketLog({ maxDisconnectionDuration: config.recoveryWindow, maxPackets: config.recoveryMaxPackets }).listen();
+    }
   }
 
   let router: ConnectionRouter | undefined;

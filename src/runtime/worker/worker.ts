@@ -6,6 +6,8 @@ import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
 import { IpcSharedState } from "../../state/ipc/worker-client";
 import { createRecoveringAdapter } from "../adapter/recovering-adapter";
+import { startRedis, type RedisRuntime } from "../adapter/redis";
+import type { SharedState } from "../../state/shared-state";
 import type { EngineAdapter, RunningEngine } from "../engines/engine";
 import { HttpRoutes } from "../http/routes";
 import { isRuntimeMessage, type PrimaryToWorker, type WorkerToPrimary } from "../ipc";
@@ -25,13 +27,17 @@ function loadEngine(name: Config["engine"]): EngineAdapter {
     : (require("../engines/node/server") as typeof import("../engines/node/server")).nodeEngine;
 }
 
-function socketIoOptions(config: Config, extra: Record<string, unknown> | undefined): Partial<ServerOptions> {
+function socketIoOptions(
+  config: Config,
+  extra: Record<string, unknown> | undefined,
+  adapter: ServerOptions["adapter"] = createRecoveringAdapter() as unknown as ServerOptions["adapter"],
+): Partial<ServerOptions> {
   return {
     pingInterval: config.pingInterval,
     pingTimeout: config.pingTimeout,
     maxHttpBufferSize: config.maxHttpBufferSize,
     ...(config.corsOrigin ? { cors: { origin: config.corsOrigin } } : {}),
-    adapter: createRecoveringAdapter() as unknown as ServerOptions["adapter"],
+    adapter,
     ...(config.recoveryWindow > 0
       ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindow, skipMiddlewares: true } }
       : {}),
@@ -57,7 +63,20 @@ export async function runWorker(config: Config): Promise<void> {
   const metrics = config.metrics
     ? new WorkerMetrics({ workerId, engine: config.engine, sessions: () => engine?.sessionCount() ?? 0 })
     : undefined;
-  const state = new IpcSharedState();
+  // ADAPTER=redis: the Redis Streams adapter and the shared state in Redis (src/runtime/adapter/redis.ts)
+  let redis: RedisRuntime | undefined;
+  if (config.adapter === "redis") {
+    try {
+      redis = await startRedis(config.redisUrl, log);
+    } catch (err) {
+      const reason = (err as Error).message;
+      log.fatal({ event: "redis-failed" }, reason);
+      send({ type: "rt:fatal", reason });
+      setTimeout(() => process.exit(1), 100);
+      return;
+    }
+  }
+  const state: SharedState = redis?.state ?? new IpcSharedState();
   const routes = new HttpRoutes({
     publicDir: config.publicDir,
     isReady: () => ready && !draining,
@@ -72,7 +91,7 @@ export async function runWorker(config: Config): Promise<void> {
     workerId,
     runtimeDir,
     routes,
-    serverOptions: socketIoOptions(config, application.serverOptions),
+    serverOptions: socketIoOptions(config, application.serverOptions, redis?.adapter),
   });
   const running = engine;
   metrics?.instrument(running.io);
@@ -94,6 +113,7 @@ export async function runWorker(config: Config): Promise<void> {
     await running.drain(Date.now() + Math.max(100, config.shutdownTimeout - 1000));
     running.close();
     log.info({ event: "exit", sessionsLeft: running.sessionCount() }, "worker stopped");
+    await redis?.close();
     // IPC is asynchronous: let what the sessions' last handlers sent (broadcasts, state) reach the primary
     await new Promise<void>((resolve) => {
       if (process.send) process.send({ type: "rt:bye" } satisfies WorkerToPrimary, undefined, {}, () => resolve());

@@ -1,0 +1,70 @@
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { createClient, type RedisClientType } from "redis";
+import type { ServerOptions } from "socket.io";
+import type { Logger } from "pino";
+import { RedisSharedState } from "../../state/redis/redis-state";
+
+/** Longest the first connection to Redis may take (ms). */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * Connects a worker to Redis (`REDIS_URL`). The first connection fails fast, with one clear
+ * message (`cannot connect to Redis at …`): the caller reports it as fatal. Once connected, a lost
+ * connection is retried (up to every 2 s) and logged once per outage.
+ */
+export async function connectRedis(url: string, log: Logger): Promise<RedisClientType> {
+  let connected = false;
+  let lost = false;
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      reconnectStrategy: (retries: number) => (connected ? Math.min(100 * 2 ** retries, 2000) : false),
+    },
+  }) as RedisClientType;
+  client.on("error", (err: Error) => {
+    if (!connected || lost) return;
+    lost = true;
+    log.error({ event: "redis-error", err: err.message }, "Redis connection lost; reconnecting");
+  });
+  client.on("ready", () => {
+    if (lost) log.info({ event: "redis-ready" }, "Redis connection back");
+    lost = false;
+  });
+  const where = new URL(url);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot connect to Redis at ${where.hostname}:${where.port || 6379}: ${(err as Error).message || String(err)}`);
+  }
+  connected = true;
+  return client;
+}
+
+/** Socket.IO's Redis Streams adapter on `client` (broadcasts, rooms, fetchSockets, serverSideEmit, recovery). */
+export function redisAdapter(client: RedisClientType): ServerOptions["adapter"] {
+  return createAdapter(client) as unknown as ServerOptions["adapter"];
+}
+
+/** What a worker runs on with `ADAPTER=redis`. */
+export interface RedisRuntime {
+  adapter: ServerOptions["adapter"];
+  state: RedisSharedState;
+  /** Withdraws this process's shared state and flushes what is pending (persisted sessions) to Redis. */
+  close(): Promise<void>;
+}
+
+/** Connects to Redis and prepares the adapter and the shared state; rejects with one line when Redis is unreachable. */
+export async function startRedis(url: string, log: Logger): Promise<RedisRuntime> {
+  const client = await connectRedis(url, log);
+  const state = new RedisSharedState(client);
+  await state.start();
+  return {
+    adapter: redisAdapter(client),
+    state,
+    async close() {
+      await state.close();
+      await client.quit().catch(() => undefined); // QUIT answers after every command sent before it
+    },
+  };
+}

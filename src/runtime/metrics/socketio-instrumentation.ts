@@ -1,0 +1,195 @@
+import createDebug from "debug";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { Socket, type Namespace, type Server } from "socket.io";
+
+const debug = createDebug("runtime:metrics:socketio");
+
+/**
+ * Namespaces beyond this many share the label {@link OTHER_NAMESPACES}, so that dynamic namespaces
+ * (`io.of(/regex/)`, one per user or document) cannot explode the number of series.
+ */
+export const MAX_NAMESPACE_LABELS = 64;
+export const OTHER_NAMESPACES = "(other)";
+
+/** Plain counters of one namespace label, incremented in the hot path, read at scrape time. */
+interface NamespaceCounters {
+  readonly label: string;
+  connections: number;
+  disconnections: number;
+  recoveries: number;
+  eventsReceived: number;
+  eventsSent: number;
+  broadcasts: number;
+}
+
+type EmitFunction = (this: Socket, ...args: unknown[]) => boolean;
+type AdapterLike = Namespace["adapter"] & { [wrapped]?: true };
+const wrapped = Symbol("runtime:metrics:broadcast-counted");
+
+/**
+ * Non-zero while a `socket.emit` runs. With connection state recovery on, Socket.IO sends a
+ * single socket's event through the adapter's `broadcast` (to the socket's own room, so that the
+ * packet gets an offset): that is an event sent, not a broadcast.
+ */
+let socketEmitDepth = 0;
+
+/**
+ * Counts what Socket.IO does on this worker, for every namespace, without the application's
+ * help: connections, disconnections, connection state recoveries (`socket.recovered`), events
+ * received (`socket.onAny`), events emitted to one socket (`socket.emit`), broadcasts started here
+ * (the namespace adapter's `broadcast` / `broadcastWithAck`, counted once per operation, whatever
+ * the number of recipients: with uWS, broadcasts go through `app.publish` and are never seen per
+ * socket), and, at scrape time, the connected sockets per namespace and transport.
+ *
+ * The hot path only increments a number in a plain object; labels are built at scrape time.
+ */
+export class SocketIoInstrumentation {
+  private readonly byLabel = new Map<string, NamespaceCounters>();
+  private readonly ofNamespace = new WeakMap<Namespace, NamespaceCounters>();
+
+  constructor(
+    private readonly io: Server,
+    registry: Registry,
+  ) {
+    for (const nsp of io._nsps.values()) this.watch(nsp);
+    io.on("new_namespace", (nsp) => this.watch(nsp));
+    this.register(registry);
+  }
+
+  private countersFor(name: string): NamespaceCounters {
+    const label = this.byLabel.has(name) || this.byLabel.size < MAX_NAMESPACE_LABELS ? name : OTHER_NAMESPACES;
+    let counters = this.byLabel.get(label);
+    if (!counters) {
+      counters = { label, connections: 0, disconnections: 0, recoveries: 0, eventsReceived: 0, eventsSent: 0, broadcasts: 0 };
+      this.byLabel.set(label, counters);
+    }
+    return counters;
+  }
+
+  private watch(nsp: Namespace): void {
+    if (this.ofNamespace.has(nsp)) return;
+    const counters = this.countersFor(nsp.name);
+    this.ofNamespace.set(nsp, counters);
+    debug("instrumenting namespace %s (label %s)", nsp.name, counters.label);
+    // one set of listeners per namespace, shared by its sockets: nothing allocated per event
+    const onEvent = () => {
+      counters.eventsReceived++;
+    };
+    const onDisconnect = () => {
+      counters.disconnections++;
+    };
+    const countedEmit = countingEmit(counters, Socket.prototype.emit as EmitFunction);
+    nsp.on("connection", (socket: Socket) => {
+      counters.connections++;
+      if (socket.recovered) counters.recoveries++;
+      socket.onAny(onEvent);
+      socket.on("disconnect", onDisconnect);
+      // an emit someone installed on this very socket before us is kept (and counted)
+      socket.emit = (
+        Object.prototype.hasOwnProperty.call(socket, "emit") ? countingEmit(counters, socket.emit as EmitFunction) : countedEmit
+      ) as Socket["emit"];
+    });
+    countBroadcasts(nsp.adapter as AdapterLike, counters);
+  }
+
+  private register(registry: Registry): void {
+    const counter = (name: string, help: string, read: (c: NamespaceCounters) => number) => {
+      const byLabel = this.byLabel;
+      new Counter({
+        name,
+        help,
+        labelNames: ["namespace"],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const counters of byLabel.values()) this.inc({ namespace: counters.label }, read(counters));
+        },
+      });
+    };
+    counter("socketio_connections_total", "Sockets connected to a namespace on this worker", (c) => c.connections);
+    counter("socketio_disconnections_total", "Sockets disconnected from a namespace on this worker", (c) => c.disconnections);
+    counter(
+      "socketio_recoveries_total",
+      "Connections whose state was recovered (socket.recovered) after a temporary disconnection",
+      (c) => c.recoveries,
+    );
+    counter("socketio_events_received_total", "Events received from clients", (c) => c.eventsReceived);
+    counter("socketio_events_sent_total", "Events emitted to one socket (socket.emit; broadcasts are counted apart)", (c) => c.eventsSent);
+    counter(
+      "socketio_broadcasts_total",
+      "Broadcasts started on this worker (io.emit, to(room).emit, socket.broadcast.emit, …), once per operation",
+      (c) => c.broadcasts,
+    );
+
+    const io = this.io;
+    const ofNamespace = this.ofNamespace;
+    new Gauge({
+      name: "socketio_connected_clients",
+      help: "Sockets connected now, per namespace and current transport (a client in two namespaces counts twice)",
+      labelNames: ["namespace", "transport"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, Map<string, number>>();
+        for (const nsp of io._nsps.values()) {
+          const label = ofNamespace.get(nsp)?.label ?? nsp.name;
+          let byTransport = counts.get(label);
+          if (!byTransport) {
+            byTransport = new Map([
+              ["polling", 0],
+              ["websocket", 0],
+            ]);
+            counts.set(label, byTransport);
+          }
+          for (const socket of nsp.sockets.values()) {
+            const transport = socket.conn.transport.name;
+            byTransport.set(transport, (byTransport.get(transport) ?? 0) + 1);
+          }
+        }
+        for (const [namespace, byTransport] of counts) {
+          for (const [transport, count] of byTransport) this.set({ namespace, transport }, count);
+        }
+      },
+    });
+  }
+}
+
+function countingEmit(counters: NamespaceCounters, emit: EmitFunction): EmitFunction {
+  return function (this: Socket, ...args: unknown[]) {
+    socketEmitDepth++;
+    try {
+      const result = emit.apply(this, args);
+      counters.eventsSent++;
+      return result;
+    } finally {
+      socketEmitDepth--;
+    }
+  };
+}
+
+/**
+ * Counts the broadcasts that start at this namespace's adapter. The cluster adapter delivers
+ * other workers' broadcasts through its parent class's method, not through the instance's, so
+ * each broadcast is counted once, on the worker where it started.
+ */
+function countBroadcasts(adapter: AdapterLike, counters: NamespaceCounters): void {
+  if (adapter[wrapped]) return;
+  adapter[wrapped] = true;
+  // resolved at call time: Socket.IO's uWS patch replaces Adapter.prototype.broadcast at start
+  const own = (name: "broadcast" | "broadcastWithAck") =>
+    Object.prototype.hasOwnProperty.call(adapter, name) ? adapter[name] : undefined;
+  const ownBroadcast = own("broadcast") as Namespace["adapter"]["broadcast"] | undefined;
+  const ownBroadcastWithAck = own("broadcastWithAck") as Namespace["adapter"]["broadcastWithAck"] | undefined;
+  const proto = Object.getPrototypeOf(adapter) as Namespace["adapter"];
+  adapter.broadcast = function (this: Namespace["adapter"], ...args: Parameters<Namespace["adapter"]["broadcast"]>) {
+    if (socketEmitDepth === 0) counters.broadcasts++;
+    return (ownBroadcast ?? proto.broadcast).apply(this, args);
+  };
+  adapter.broadcastWithAck = function (
+    this: Namespace["adapter"],
+    ...args: Parameters<Namespace["adapter"]["broadcastWithAck"]>
+  ) {
+    if (socketEmitDepth === 0) counters.broadcasts++;
+    return (ownBroadcastWithAck ?? proto.broadcastWithAck).apply(this, args);
+  };
+}
