@@ -1,29 +1,114 @@
-// pm2 process file. One pm2 process (fork mode) runs the primary, which owns the cluster:
-// pm2's cluster mode would make pm2 the cluster primary, and neither the sticky routing nor the
-// cluster adapter's primary side would run. `npm run build` first (or `npm start` once).
+// pm2 process file: `npx pm2 start ecosystem.config.js --env production` (see docs/pm2.md).
+//
+// One pm2 process in fork mode runs the primary, which owns the cluster: it forks WORKERS
+// workers, routes sessions, relays the cluster adapter and drains. pm2's own cluster mode is not
+// used: pm2 would be the cluster primary, so neither our sticky routing nor the cluster adapter's
+// primary side would run.
+//
+// Environment read here (from the shell that runs pm2): PORT, WORKERS, and every other runtime
+// variable (APP, HOST, LOG_LEVEL, ...) pass through to the app; SHUTDOWN_TIMEOUT also sets
+// kill_timeout; MAX_MEMORY_RESTART (default 1G) sets max_memory_restart; PM2_LOG_DIR moves the log
+// files (default: ./logs).
+"use strict";
+
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const ROOT = __dirname;
+const MAIN = path.join(ROOT, "dist", "main.js");
+
+/** Newest modification time (ms) of the build's inputs: src/**.ts (not tests), tsconfig.json. */
+function newestSource(dir = path.join(ROOT, "src")) {
+  let newest = fs.statSync(path.join(ROOT, "tsconfig.json")).mtimeMs;
+  const walk = (folder) => {
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const file = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
+        newest = Math.max(newest, fs.statSync(file).mtimeMs);
+      }
+    }
+  };
+  walk(dir);
+  return newest;
+}
+
+/**
+ * pm2 has no build step: when this file is loaded to start or reload the app, compile `src/` to
+ * `dist/` (`tsc -p .`, what `npm run build` does) if dist/main.js is missing or older than a
+ * source. So `npm install && npx pm2 start ecosystem.config.js --env production` works as is, and
+ * `pm2 reload ecosystem.config.js` after a `git pull` runs the new code.
+ */
+function ensureBuilt() {
+  const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+  if (["stop", "delete", "del", "kill"].includes(command)) return;
+  const built = fs.existsSync(MAIN) ? fs.statSync(MAIN).mtimeMs : 0;
+  if (built !== 0 && (!fs.existsSync(path.join(ROOT, "src")) || built >= newestSource())) return;
+  let tsc;
+  try {
+    const manifest = require.resolve("typescript/package.json", { paths: [ROOT] });
+    const { bin } = require(manifest);
+    tsc = path.join(path.dirname(manifest), typeof bin === "string" ? bin : bin.tsc);
+  } catch {
+    if (built !== 0) {
+      process.stderr.write("ecosystem.config.js: dist/ is older than src/ but typescript is not installed; using dist/ as is\n");
+      return;
+    }
+    throw new Error("dist/main.js is missing and typescript is not installed: run `npm install` then `npm run build`");
+  }
+  process.stderr.write("ecosystem.config.js: building dist/ (tsc -p .)\n");
+  try {
+    execFileSync(process.execPath, [tsc, "-p", ROOT], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+  } catch (err) {
+    const output = `${err.stdout ?? ""}${err.stderr ?? ""}`.trim();
+    throw new Error(`the build failed (tsc -p .):\n${output || err.message}`);
+  }
+}
+
+ensureBuilt();
+
+const env = (name, fallback) => (process.env[name] ? process.env[name] : fallback);
+const shutdownTimeout = Number.parseInt(env("SHUTDOWN_TIMEOUT", "10000"), 10) || 10_000;
+const logDir = path.resolve(ROOT, env("PM2_LOG_DIR", "logs"));
+
 module.exports = {
   apps: [
     {
       name: "socketio-runtime",
-      script: "dist/main.js",
+      cwd: ROOT,
+      script: MAIN,
       exec_mode: "fork",
       instances: 1,
-      // the primary sends "ready" once every worker listens
+      // SIGINT (pm2's stop signal) goes to the primary only: it stops supervising, tells every
+      // worker to drain, waits for them and exits 0. Workers exit on their own if the primary dies
+      // (node:cluster closes their IPC channel).
+      treekill: false,
+      // the primary sends "ready" once every worker listens; until then pm2 shows "launching"
       wait_ready: true,
-      listen_timeout: 20000,
-      // longer than the workers' drain (SHUTDOWN_TIMEOUT, 10 s by default)
-      kill_timeout: 15000,
-      max_memory_restart: "2G",
+      listen_timeout: 30_000,
+      // longer than the drain: the primary exits at most SHUTDOWN_TIMEOUT ms after SIGINT
+      kill_timeout: shutdownTimeout + 5_000,
+      // measured on the primary's process only (pm2 does not add the workers' memory); a restart is
+      // the same graceful drain as `pm2 reload`
+      max_memory_restart: env("MAX_MEMORY_RESTART", "1G"),
+      // a primary that exits within min_uptime (port in use, invalid configuration, crash loop)
+      // counts as unstable; pm2 retries with a growing delay and gives up after max_restarts
+      min_uptime: 10_000,
+      max_restarts: 10,
+      exp_backoff_restart_delay: 200,
+      // stdout: JSON lines (pino) from the primary and every worker; stderr: DEBUG output, configuration errors
+      out_file: path.join(logDir, "socketio-runtime.out.log"),
+      error_file: path.join(logDir, "socketio-runtime.err.log"),
       merge_logs: true,
       env: {
-        PORT: process.env.PORT || "3000",
-        WORKERS: process.env.WORKERS || "",
+        PORT: env("PORT", "3000"),
+        WORKERS: env("WORKERS", ""), // empty: one worker per core
+        SHUTDOWN_TIMEOUT: String(shutdownTimeout),
       },
       env_production: {
         NODE_ENV: "production",
-        PORT: process.env.PORT || "3000",
-        WORKERS: process.env.WORKERS || "",
-        LOG_LEVEL: process.env.LOG_LEVEL || "info",
+        LOG_LEVEL: env("LOG_LEVEL", "info"),
       },
     },
   ],
