@@ -2,7 +2,8 @@ import createDebug from "debug";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocketBehavior } from "uWebSockets.js";
 import { stats } from "../../stats";
 import { forwardRequest } from "./forwarder";
-import { privateRequest, privateSocketPath } from "./private-channel";
+import { callPeer, servePeerCall } from "./peer-calls";
+import { privateSocketPath } from "./private-channel";
 import {
   captureRequest,
   headerOf,
@@ -25,8 +26,6 @@ type UpgradeHandler = (res: HttpResponse, req: HttpRequest, context: us_socket_c
 
 /** A forwarded request never takes more hops than owner → new owner. */
 const MAX_HOPS = 2;
-const TAKEOVER_PATH = "/__sticky/takeover";
-const FLUSH_PATH = "/__sticky/flush";
 
 interface Route {
   engine: StickyUServer;
@@ -110,8 +109,8 @@ export class StickyRouter implements StickyPeer {
 
   /** Registers the private listener's routes (forwarded requests and takeovers) on `app`. */
   mountPrivate(app: TemplatedApp): void {
-    app.post(TAKEOVER_PATH, (res, req) => this.onTakeoverRequest(res, req));
-    app.post(FLUSH_PATH, (res, req) => this.onFlushRequest(res, req));
+    servePeerCall(app, "takeover", (body, res) => this.handOver(body as { path?: string; sid?: string; to?: number }, res));
+    servePeerCall(app, "flush", (body, res) => this.flush(body as { path?: string; sid?: string }, res));
     app.any("/*", (res, req) => {
       const guarded = guardResponse(res);
       const route = this.routes.get(req.getUrl());
@@ -205,13 +204,7 @@ export class StickyRouter implements StickyPeer {
     this.pending.set(sid, []);
     let moved = false;
     try {
-      const answer = await privateRequest(privateSocketPath(this.options.runtimeDir, owner), {
-        method: "POST",
-        path: TAKEOVER_PATH,
-        headers: { "content-type": "application/json" },
-        body: Buffer.from(JSON.stringify({ path: engine.path, sid, to: this.workerId })),
-        timeoutMs: 2000,
-      });
+      const answer = await callPeer(this.options.runtimeDir, owner, "takeover", { path: engine.path, sid, to: this.workerId });
       if (answer.status === 200) {
         attachSession(engine.internals, engine.gate, JSON.parse(answer.body.toString()) as SessionSnapshot);
         moved = true;
@@ -228,30 +221,21 @@ export class StickyRouter implements StickyPeer {
     return moved;
   }
 
-  private onTakeoverRequest(res: HttpResponse, req: HttpRequest): void {
-    const guarded = guardResponse(res);
-    void captureRequest(guarded, req, 64 * 1024).then((captured) => {
-      if (!captured || guarded.aborted) return;
-      let snapshot: SessionSnapshot | undefined;
-      let to = 0;
-      try {
-        const ask = JSON.parse(captured.body.toString()) as { path: string; sid: string; to: number };
-        const route = this.routes.get(ask.path);
-        to = ask.to;
-        snapshot = route && Number.isInteger(to) ? detachSession(route.engine.internals, route.engine.gate, ask.sid) : undefined;
-      } catch {
-        snapshot = undefined;
-      }
-      guarded.cork(() => {
-        if (!snapshot) {
-          guarded.writeStatus("409 Conflict").end();
-          return;
-        }
-        this.moved.set(snapshot.sid, { workerId: to, expires: Date.now() + this.options.movedTtlMs });
-        stats.handovers++;
-        guarded.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
-      });
-    });
+  /** Another worker asks for a session its WebSocket reached: detach it and send its snapshot. */
+  private handOver(ask: { path?: string; sid?: string; to?: number } | undefined, res: GuardedResponse): void {
+    const route = ask?.path === undefined ? undefined : this.routes.get(ask.path);
+    const to = ask?.to;
+    const snapshot =
+      route && typeof ask?.sid === "string" && Number.isInteger(to)
+        ? detachSession(route.engine.internals, route.engine.gate, ask.sid)
+        : undefined;
+    if (!snapshot) {
+      res.writeStatus("409 Conflict").end();
+      return;
+    }
+    this.moved.set(snapshot.sid, { workerId: to as number, expires: Date.now() + this.options.movedTtlMs });
+    stats.handovers++;
+    res.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
   }
 
   /** Forwarded requests still waiting for their answer. */
@@ -268,32 +252,18 @@ export class StickyRouter implements StickyPeer {
     this.draining = true;
     for (const entry of this.forwarding) {
       if (entry.method !== "GET") continue;
-      const body = Buffer.from(JSON.stringify({ path: entry.enginePath, sid: entry.sid }));
-      privateRequest(privateSocketPath(this.options.runtimeDir, entry.target), {
-        method: "POST",
-        path: FLUSH_PATH,
-        headers: { "content-type": "application/json" },
-        body,
-        timeoutMs: 2000,
-      }).catch((err: unknown) => debug("flush of %s failed: %s", entry.sid, (err as Error).message));
+      callPeer(this.options.runtimeDir, entry.target, "flush", { path: entry.enginePath, sid: entry.sid }).catch(
+        (err: unknown) => debug("flush of %s failed: %s", entry.sid, (err as Error).message),
+      );
     }
   }
 
   /** Another worker drains: answer the pending poll of a session now, with a noop. */
-  private onFlushRequest(res: HttpResponse, req: HttpRequest): void {
-    const guarded = guardResponse(res);
-    void captureRequest(guarded, req, 64 * 1024).then((captured) => {
-      if (!captured || guarded.aborted) return;
-      try {
-        const ask = JSON.parse(captured.body.toString()) as { path: string; sid: string };
-        const engine = this.routes.get(ask.path)?.engine;
-        const session = engine?.hasSession(ask.sid) ? engine.internals.clients[ask.sid] : undefined;
-        if (session?.transport.name === "polling" && session.transport.writable) session.transport.send([{ type: "noop" }]);
-      } catch {
-        // a malformed request from a peer: nothing to flush
-      }
-      guarded.cork(() => guarded.writeStatus("204 No Content").end());
-    });
+  private flush(ask: { path?: string; sid?: string } | undefined, res: GuardedResponse): void {
+    const engine = ask?.path === undefined ? undefined : this.routes.get(ask.path)?.engine;
+    const session = engine && typeof ask?.sid === "string" && engine.hasSession(ask.sid) ? engine.internals.clients[ask.sid] : undefined;
+    if (session?.transport.name === "polling" && session.transport.writable) session.transport.send([{ type: "noop" }]);
+    res.writeStatus("204 No Content").end();
   }
 
   private sweep(): void {
