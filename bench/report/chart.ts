@@ -35,7 +35,7 @@ export function renderChart(results: BenchResults): string {
   const plotW = width - left - 60;
   const barH = 12;
   const groupH = systems.length * (barH + 2) + 12;
-  const top1 = 70;
+  const top1 = 80;
   const h1 = Math.max(1, rows.length) * groupH;
   const parts: string[] = [];
 
@@ -44,7 +44,8 @@ export function renderChart(results: BenchResults): string {
   const maxL = 2;
   const x = (v: number) => left + ((Math.log10(Math.min(Math.max(v, 10 ** minL), 10 ** maxL)) - minL) / (maxL - minL)) * plotW;
   parts.push(`<text x="20" y="28" font-size="16" font-weight="600" ${FONT}>Advantage over the recipe (Node http + @socket.io/sticky + cluster-adapter)</text>`);
-  parts.push(`<text x="20" y="46" font-size="12" fill="#555" ${FONT}>× better than the recipe, log scale (throughput: system ÷ recipe; latency and memory: recipe ÷ system). Hatched: generator saturated. ‡: machine busy with other work.</text>`);
+  parts.push(`<text x="20" y="46" font-size="12" fill="#555" ${FONT}>× better than the recipe, log scale (throughput: system ÷ recipe; latency, CPU and memory: recipe ÷ system).</text>`);
+  parts.push(`<text x="20" y="61" font-size="12" fill="#555" ${FONT}>Hatched: a load generator was saturated (a lower bound). ‡: other processes used the CPU meanwhile.</text>`);
   for (const tick of [0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 20, 50, 100]) {
     const tx = x(tick);
     parts.push(`<line x1="${tx}" y1="${top1 - 6}" x2="${tx}" y2="${top1 + h1}" stroke="${tick === 1 ? "#000" : "#ddd"}" stroke-width="${tick === 1 ? 1.5 : 1}"/>`);

@@ -37,6 +37,8 @@ export interface PacketLogOptions {
 export class PacketLog {
   private readonly packets = new Map<string, LoggedPacket[]>();
   private readonly sessions = new Map<string, KeptSession>();
+  /** `<nsp> <sid>` → pid, so that a disconnection finds its session without a scan. */
+  private readonly pidOf = new Map<string, string>();
   private seq = 0;
   /** Offsets are `<boot>.<seq>`: an offset from another primary's life is never mistaken for one of ours. */
   private readonly boot = randomBytes(4).toString("hex");
@@ -58,35 +60,35 @@ export class PacketLog {
         return this.broadcast(message);
       case "rt:rec-session": {
         const kept = this.sessions.get(message.session.pid);
-        this.sessions.set(message.session.pid, {
-          ...message.session,
-          data: kept?.data,
-          nsp: message.nsp,
-          worker: worker.id,
-        });
+        this.keep({ ...message.session, data: kept?.data, nsp: message.nsp, worker: worker.id });
         return;
       }
       case "rt:rec-persist":
-        this.sessions.set(message.session.pid, {
-          ...message.session,
-          nsp: message.nsp,
-          worker: worker.id,
-          disconnectedAt: Date.now(),
-        });
+        this.keep({ ...message.session, nsp: message.nsp, worker: worker.id, disconnectedAt: Date.now() });
         return;
-      case "rt:rec-forget":
-        for (const [pid, session] of this.sessions) {
-          if (session.sid === message.sid && session.nsp === message.nsp && session.disconnectedAt === undefined) {
-            this.sessions.delete(pid);
-          }
-        }
+      case "rt:rec-forget": {
+        const pid = this.pidOf.get(`${message.nsp} ${message.sid}`);
+        const session = pid === undefined ? undefined : this.sessions.get(pid);
+        if (session && session.disconnectedAt === undefined) this.drop(session);
         return;
+      }
       case "rt:rec-restore": {
         const reply: RecoveryReply = { type: "rt:rec-restored", id: message.id, session: this.restore(message.nsp, message.pid, message.offset) };
         if (worker.isConnected()) worker.send(reply);
         return;
       }
     }
+  }
+
+  private keep(session: KeptSession): void {
+    this.sessions.set(session.pid, session);
+    this.pidOf.set(`${session.nsp} ${session.sid}`, session.pid);
+  }
+
+  private drop(session: KeptSession): void {
+    this.sessions.delete(session.pid);
+    const key = `${session.nsp} ${session.sid}`;
+    if (this.pidOf.get(key) === session.pid) this.pidOf.delete(key);
   }
 
   private broadcast(message: Extract<RecoveryRequest, { type: "rt:rec-broadcast" }>): void {
@@ -113,7 +115,7 @@ export class PacketLog {
       session.disconnectedAt = Date.now();
     }
     if (session.disconnectedAt + this.options.maxDisconnectionDuration < Date.now()) {
-      this.sessions.delete(pid);
+      this.drop(session);
       return null;
     }
     const [boot, seqText] = offset.split(".");
@@ -127,7 +129,7 @@ export class PacketLog {
     for (const packet of log) {
       if (packet.seq > seq && includes(session.rooms, packet.opts)) missedPackets.push(packet.data);
     }
-    this.sessions.delete(pid);
+    this.drop(session);
     debug("restored %s with %d missed packets", pid, missedPackets.length);
     // a session whose worker died comes back with the data it had at its last disconnection, or none
     return { sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data ?? {}, missedPackets };
@@ -143,8 +145,8 @@ export class PacketLog {
 
   private expire(): void {
     const threshold = Date.now() - this.options.maxDisconnectionDuration;
-    for (const [pid, session] of this.sessions) {
-      if (session.disconnectedAt !== undefined && session.disconnectedAt < threshold) this.sessions.delete(pid);
+    for (const session of this.sessions.values()) {
+      if (session.disconnectedAt !== undefined && session.disconnectedAt < threshold) this.drop(session);
     }
     for (const log of this.packets.values()) {
       const keep = log.findIndex((packet) => packet.at >= threshold);
