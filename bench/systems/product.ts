@@ -46,6 +46,10 @@ export const product: SystemSpec = {
       APP: "echo",
       LOG_LEVEL: "info",
       NODE_OPTIONS: `--require ${scripts.file("gcHook")}`,
+      // the load comes from one address (127.0.0.1): per-address and per-socket rate limits off
+      MAX_CONNECTIONS_PER_IP: "0",
+      CONNECTION_RATE: "0",
+      EVENT_RATE: "0",
       ...env,
     }, nodeArgs);
     await launched.waitFor((line) => line.role === "primary" && line.event === "listen", 30_000);

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
@@ -75,6 +76,53 @@ export interface Config {
   adapter: "cluster" | "redis";
   /** `REDIS_URL`: the Redis server with `ADAPTER=redis`. Default `redis://127.0.0.1:6379`. */
   redisUrl: string;
+  /**
+   * `TRUST_PROXY`: comma-separated addresses of reverse proxies (exact IPs, `loopback` for
+   * 127.0.0.0/8 and ::1) whose `X-Forwarded-For` names the client. Default: unset, the address of
+   * the TCP peer is the client's and `X-Forwarded-For` is ignored.
+   */
+  trustProxy: string[];
+  /**
+   * `MAX_CONNECTIONS_PER_IP`: most Engine.IO sessions open at once from one client address, across
+   * the cluster. `0` turns the cap off. Default `1000`.
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * `CONNECTION_RATE`: new sessions per second one client address may open (token bucket, refilled
+   * continuously). `0` turns the limit off. Default `20`.
+   */
+  connectionRate: number;
+  /** `CONNECTION_BURST`: new sessions one client address may open at once (bucket size). Default `100`. */
+  connectionBurst: number;
+  /**
+   * `EVENT_RATE`: events per second one socket may send (token bucket); over it the event is
+   * dropped and answered with an error (ack or `error` event). `0` turns the limit off. Default `100`.
+   */
+  eventRate: number;
+  /** `EVENT_BURST`: events one socket may send at once (bucket size). Default `200`. */
+  eventBurst: number;
+  /** `MAX_ROOMS_PER_SOCKET`: most rooms one socket may be in (its own id room included). Default `100`. */
+  maxRoomsPerSocket: number;
+  /**
+   * `MAX_EVENT_SIZE`: largest event a client may send, in bytes (JSON arguments and binary
+   * attachments together); larger events are refused with an error. Default `1000000`.
+   */
+  maxEventSize: number;
+  /**
+   * `MAX_BACKLOG`: bytes waiting to be sent to one client (a WebSocket's backpressure, or a polling
+   * session's buffered packets) before it is disconnected as a slow consumer (it reconnects and
+   * recovers what it missed). Default `4194304` (4 MiB).
+   */
+  maxBacklog: number;
+  /**
+   * `SSL_KEY_FILE` and `SSL_CERT_FILE`: PEM files of the private key and certificate; when both are
+   * set the server speaks HTTPS and WSS only (uWS `SSLApp`, Node `https`). Default: unset, plain HTTP.
+   */
+  sslKeyFile: string | undefined;
+  /** `SSL_CERT_FILE`: see {@link Config.sslKeyFile}. */
+  sslCertFile: string | undefined;
+  /** `SSL_PASSPHRASE`: passphrase of an encrypted `SSL_KEY_FILE`. Default: unset. */
+  sslPassphrase: string | undefined;
 }
 
 const int = (min: number, max: number) =>
@@ -110,6 +158,20 @@ const schema = {
   APP_MODULE: z.string().min(1, "a path to a JavaScript module"),
   ADAPTER: z.enum(["cluster", "redis"], "cluster or redis"),
   REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL"),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(loopback|[0-9a-fA-F.:]+)(,(loopback|[0-9a-fA-F.:]+))*$/, "loopback or a comma-separated list of IP addresses"),
+  MAX_CONNECTIONS_PER_IP: int(0, 10_000_000),
+  CONNECTION_RATE: int(0, 1_000_000),
+  CONNECTION_BURST: int(1, 1_000_000),
+  EVENT_RATE: int(0, 1_000_000),
+  EVENT_BURST: int(1, 1_000_000),
+  MAX_ROOMS_PER_SOCKET: int(1, 1_000_000),
+  MAX_EVENT_SIZE: int(1, 1_073_741_824),
+  MAX_BACKLOG: int(1024, 1_073_741_824),
+  SSL_KEY_FILE: z.string().min(1, "a path to a PEM private key"),
+  SSL_CERT_FILE: z.string().min(1, "a path to a PEM certificate"),
+  SSL_PASSPHRASE: z.string().min(1, "the key's passphrase"),
   AUTH_TOKENS: z
     .string()
     .regex(/^[^,\s]+(,[^,\s]+)*$/, "a comma-separated list of tokens without spaces or empty items"),
@@ -139,6 +201,18 @@ const DEFAULTS: Record<Key, string> = {
   AUTH_TOKENS: "",
   ADAPTER: "cluster",
   REDIS_URL: "redis://127.0.0.1:6379",
+  TRUST_PROXY: "",
+  MAX_CONNECTIONS_PER_IP: "1000",
+  CONNECTION_RATE: "20",
+  CONNECTION_BURST: "100",
+  EVENT_RATE: "100",
+  EVENT_BURST: "200",
+  MAX_ROOMS_PER_SOCKET: "100",
+  MAX_EVENT_SIZE: "1000000",
+  MAX_BACKLOG: "4194304",
+  SSL_KEY_FILE: "",
+  SSL_CERT_FILE: "",
+  SSL_PASSPHRASE: "",
 };
 
 /** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
@@ -150,7 +224,7 @@ function read(env: NodeJS.ProcessEnv, key: Key): unknown {
   const result = schema[key].safeParse(raw);
   if (!result.success) {
     const allowed = result.error.issues[0]?.message ?? "a valid value";
-    const shown = key === "ADMIN_UI_PASSWORD" || key === "REDIS_URL" ? "(hidden)" : JSON.stringify(raw); // a secret is never printed
+    const shown = key === "ADMIN_UI_PASSWORD" || key === "REDIS_URL" || key === "SSL_PASSPHRASE" ? "(hidden)" : JSON.stringify(raw); // a secret is never printed
     throw new ConfigError(`invalid configuration: ${key}=${shown} (allowed: ${allowed})`);
   }
   return result.data;
@@ -196,7 +270,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicDir: env.PUBLIC_DIR ? (read(env, "PUBLIC_DIR") as string) : defaultPublicDir(),
     adapter: read(env, "ADAPTER") as Config["adapter"],
     redisUrl: read(env, "REDIS_URL") as string,
+    trustProxy: env.TRUST_PROXY ? (read(env, "TRUST_PROXY") as string).split(",") : [],
+    maxConnectionsPerIp: read(env, "MAX_CONNECTIONS_PER_IP") as number,
+    connectionRate: read(env, "CONNECTION_RATE") as number,
+    connectionBurst: read(env, "CONNECTION_BURST") as number,
+    eventRate: read(env, "EVENT_RATE") as number,
+    eventBurst: read(env, "EVENT_BURST") as number,
+    maxRoomsPerSocket: read(env, "MAX_ROOMS_PER_SOCKET") as number,
+    maxEventSize: read(env, "MAX_EVENT_SIZE") as number,
+    maxBacklog: read(env, "MAX_BACKLOG") as number,
+    ...readTls(env),
   };
+}
+
+/** Both TLS files or neither; each must be readable (checked here, so that a typo stops the start). */
+function readTls(env: NodeJS.ProcessEnv): Pick<Config, "sslKeyFile" | "sslCertFile" | "sslPassphrase"> {
+  const key = env.SSL_KEY_FILE ? path.resolve(read(env, "SSL_KEY_FILE") as string) : undefined;
+  const cert = env.SSL_CERT_FILE ? path.resolve(read(env, "SSL_CERT_FILE") as string) : undefined;
+  if (Boolean(key) !== Boolean(cert)) {
+    const missing = key ? "SSL_CERT_FILE" : "SSL_KEY_FILE";
+    throw new ConfigError(`invalid configuration: ${missing} is unset (allowed: set SSL_KEY_FILE and SSL_CERT_FILE together)`);
+  }
+  for (const [name, file] of [["SSL_KEY_FILE", key], ["SSL_CERT_FILE", cert]] as const) {
+    if (file && !readable(file)) {
+      throw new ConfigError(`invalid configuration: ${name}=${JSON.stringify(env[name])} (allowed: a readable PEM file)`);
+    }
+  }
+  return {
+    sslKeyFile: key,
+    sslCertFile: cert,
+    sslPassphrase: env.SSL_PASSPHRASE ? (read(env, "SSL_PASSPHRASE") as string) : undefined,
+  };
+}
+
+function readable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function defaultPublicDir(): string {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, type LogRecord } from "./server";
+import { LOAD_FROM_ONE_ADDRESS, ROOT, type LogRecord } from "./server";
 
 /** pm2's CLI from the project's dependencies (what `npx pm2` runs). */
 export const PM2_BIN = path.join(ROOT, "node_modules", "pm2", "bin", "pm2");
@@ -73,6 +73,7 @@ export function createPm2(appEnv: Record<string, string>): Pm2 {
     PM2_HOME: home,
     PM2_LOG_DIR: logDir,
     PM2_DISABLE_VERSION_CHECK: "true",
+    ...LOAD_FROM_ONE_ADDRESS,
     ...appEnv,
   };
   const outLog = path.join(logDir, "socketio-runtime.out.log");

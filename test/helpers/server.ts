@@ -58,6 +58,12 @@ export interface StartOptions {
   waitReady?: boolean;
 }
 
+/**
+ * Limits that a load from a single address (every test client is on 127.0.0.1) would trip:
+ * switched off by default in tests, which set them explicitly where they test them.
+ */
+export const LOAD_FROM_ONE_ADDRESS = { MAX_CONNECTIONS_PER_IP: "0", CONNECTION_RATE: "0", EVENT_RATE: "0" } as const;
+
 /** Servers started by this test file and not stopped yet (stopped by test/setup.ts after the file). */
 export const running = new Set<RunningServer>();
 
@@ -74,6 +80,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ENGINE: options.engine ?? "uws",
       APP: options.app ?? "echo",
       LOG_LEVEL: "info",
+      // every client of a test comes from 127.0.0.1: the per-address limits are tested on their own
+      ...LOAD_FROM_ONE_ADDRESS,
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
