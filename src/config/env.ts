@@ -115,8 +115,10 @@ export interface Config {
    */
   maxBacklog: number;
   /**
-   * `SSL_KEY_FILE` and `SSL_CERT_FILE`: PEM files of the private key and certificate; when both are
-   * set the server speaks HTTPS and WSS only (uWS `SSLApp`, Node `https`). Default: unset, plain HTTP.
+   * `SSL_KEY_FILE` and `SSL_CERT_FILE`: PEM files of the private key and certificate; when
+   * `SSL_KEY_FILE` is set (it then needs `SSL_CERT_FILE`) the server speaks HTTPS and WSS only (uWS
+   * `SSLApp`, Node `https`). `SSL_CERT_FILE` alone is ignored (OpenSSL's CA-bundle variable, often set
+   * system-wide). Default: unset, plain HTTP.
    */
   sslKeyFile: string | undefined;
   /** `SSL_CERT_FILE`: see {@link Config.sslKeyFile}. */
@@ -283,14 +285,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** Both TLS files or neither; each must be readable (checked here, so that a typo stops the start). */
+/**
+ * TLS is on when `SSL_KEY_FILE` is set, and then needs `SSL_CERT_FILE`; both must be readable
+ * (checked here, so that a typo stops the start). `SSL_CERT_FILE` alone is ignored: it is also
+ * OpenSSL's variable naming the CA bundle, which many systems set for every process.
+ */
 function readTls(env: NodeJS.ProcessEnv): Pick<Config, "sslKeyFile" | "sslCertFile" | "sslPassphrase"> {
-  const key = env.SSL_KEY_FILE ? path.resolve(read(env, "SSL_KEY_FILE") as string) : undefined;
-  const cert = env.SSL_CERT_FILE ? path.resolve(read(env, "SSL_CERT_FILE") as string) : undefined;
-  if (Boolean(key) !== Boolean(cert)) {
-    const missing = key ? "SSL_CERT_FILE" : "SSL_KEY_FILE";
-    throw new ConfigError(`invalid configuration: ${missing} is unset (allowed: set SSL_KEY_FILE and SSL_CERT_FILE together)`);
+  if (!env.SSL_KEY_FILE) return { sslKeyFile: undefined, sslCertFile: undefined, sslPassphrase: undefined };
+  const key = path.resolve(read(env, "SSL_KEY_FILE") as string);
+  if (!env.SSL_CERT_FILE) {
+    throw new ConfigError("invalid configuration: SSL_CERT_FILE is unset (allowed: set SSL_KEY_FILE and SSL_CERT_FILE together)");
   }
+  const cert = path.resolve(read(env, "SSL_CERT_FILE") as string);
   for (const [name, file] of [["SSL_KEY_FILE", key], ["SSL_CERT_FILE", cert]] as const) {
     if (file && !readable(file)) {
       throw new ConfigError(`invalid configuration: ${name}=${JSON.stringify(env[name])} (allowed: a readable PEM file)`);
