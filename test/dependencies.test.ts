@@ -52,6 +52,7 @@ describe("dependencies", () => {
       // the registry this machine reaches refuses the audit endpoints (405): nothing to check against
       expect(report.statusCode, `npm audit failed: ${report.message ?? stdout.slice(0, 200)}`).toBe(405);
       context.skip(`the registry refuses npm audit: ${report.message ?? "no advisory service"}`);
+      return;
     }
     const { high, critical } = report.metadata.vulnerabilities;
     expect({ high, critical }).toEqual({ high: 0, critical: 0 });

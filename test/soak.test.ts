@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { eventually } from "./helpers/clients";
+import { startServer } from "./helpers/server";
+import { connectChatter, MB, rssOf, type Chatter, type Sent } from "./helpers/soak";
+
+/**
+ * Soak and chaos (issue 6): a few thousand clients chat in rooms with acks while workers are
+ * SIGKILLed at random (and, in the fuzz file, malformed input flows beside them). Bounded: about
+ * SOAK_SECONDS (default 120) of load; `SOAK_SECONDS=1800 npx vitest run test/soak.test.ts` for a long one.
+ */
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
+const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 2000);
+const ROOM_SIZE = 50;
+/** Each client sends one message per this period on average (ms). */
+const PERIOD_MS = Number(process.env.SOAK_PERIOD_MS ?? 4000);
+/** A worker is SIGKILLed about this often (ms). */
+const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 20_000);
+const WORKERS = 2;
+/** Recovery window of the run (ms). */
+const WINDOW_MS = Math.min(30_000, (SECONDS * 1000) / 4);
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("soak and chaos", () => {
+  it(`${CLIENTS} clients chatting with acks for ${SECONDS} s while workers are SIGKILLed: every acked message delivered exactly once, RSS flat`, async () => {
+    // recovery keeps broadcasts RECOVERY_WINDOW ms: a shorter window than the default lets the run
+    // reach its steady state (what is kept stops growing) well before it ends
+    const server = await startServer({ workers: WORKERS, app: "echo", env: { RECOVERY_WINDOW: String(WINDOW_MS) } });
+    const chatters: Chatter[] = [];
+    const sent: Sent[] = [];
+    const kills: number[] = [];
+    const rooms = Math.max(1, Math.ceil(CLIENTS / ROOM_SIZE));
+    const pidsNow = () => [server.child.pid!, ...server.workerPids()];
+    const rssNow = () => pidsNow().reduce((sum, pid) => sum + rssOf(pid), 0);
+    try {
+      // connect in waves (half polling-then-upgrade, half WebSocket only), each joins its room
+      for (let start = 0; start < CLIENTS; start += 100) {
+        const wave = await Promise.all(
+          Array.from({ length: Math.min(100, CLIENTS - start) }, (_, k) => {
+            const index = start + k;
+            return connectChatter(server.url, index, `room-${index % rooms}`, index % 2 === 1);
+          }),
+        );
+        await Promise.all(wave.map((c) => c.socket.timeout(20_000).emitWithAck("join", c.room)));
+        chatters.push(...wave);
+      }
+      const connectedRss = rssNow();
+
+      // the chat: every client sends on its own random schedule
+      let sending = true;
+      const loops = chatters.map(async (c) => {
+        await delay(Math.random() * PERIOD_MS);
+        for (let seq = 1; sending; seq++) {
+          const message: Sent = { id: `${c.index}:${seq}`, room: c.room, acked: false, at: Date.now() };
+          sent.push(message);
+          try {
+            await c.socket.timeout(15_000).emitWithAck("shout", { to: { room: c.room }, payload: { m: message.id } });
+            message.acked = true;
+          } catch {
+            // no ack (its worker died meanwhile): may or may not have gone out, at most once
+          }
+          await delay(PERIOD_MS * (0.5 + Math.random()));
+        }
+      });
+
+      // the chaos: a random worker SIGKILLed now and then
+      const started = Date.now();
+      let midRss = 0;
+      let midPrimaryRss = 0;
+      while (Date.now() - started < SECONDS * 1000) {
+        await delay(KILL_EVERY_MS * (0.75 + Math.random() / 2));
+        if (Date.now() - started >= SECONDS * 1000) break;
+        const workers = server.workerPids();
+        const victim = workers[Math.floor(Math.random() * workers.length)]!;
+        process.kill(victim, "SIGKILL");
+        kills.push(victim);
+        await server.waitForLog((r) => r.event === "worker-exit" && r.pid === victim, 15_000);
+        await eventually(() => server.workerPids().length === WORKERS, 30_000, "the replacement worker");
+        if (!midRss && Date.now() - started > (SECONDS * 1000) / 2) {
+          midRss = rssNow();
+          midPrimaryRss = rssOf(server.child.pid!);
+        }
+      }
+      sending = false;
+      await Promise.all(loops);
+
+      // settle: everyone connected again, every acked message arrived everywhere it should
+      await eventually(() => chatters.every((c) => c.socket.connected), 60_000, "every client connected");
+      const members = new Map<string, Chatter[]>();
+      for (const c of chatters) members.set(c.room, [...(members.get(c.room) ?? []), c]);
+      const continuous = (c: Chatter) => c.lostAt === undefined;
+      const missing = () => {
+        let count = 0;
+        for (const m of sent) {
+          if (!m.acked) continue;
+          for (const c of members.get(m.room)!) if (continuous(c) && !c.received.has(m.id)) count++;
+        }
+        return count;
+      };
+      await eventually(() => missing() === 0, 60_000, "every acked message delivered").catch(() => undefined);
+
+      const acked = sent.filter((m) => m.acked);
+      const byId = new Map(sent.map((m) => [m.id, m]));
+      let duplicates = 0;
+      let strangers = 0;
+      let deliveries = 0;
+      for (const c of chatters) {
+        for (const [id, times] of c.received) {
+          deliveries += times;
+          if (times > 1) duplicates++;
+          if (byId.get(id)?.room !== c.room) strangers++;
+        }
+      }
+      const lost = chatters.filter((c) => !continuous(c)).length;
+      const recovered = chatters.reduce((sum, c) => sum + c.recoveries, 0);
+      const endRss = rssNow();
+      const endPrimaryRss = rssOf(server.child.pid!);
+      const workerDeaths = server.logs.filter((r) => r.event === "worker-exit").length;
+      console.log(
+        `[soak] ${CLIENTS} clients, ${rooms} rooms, ${SECONDS} s: ${sent.length} messages sent, ${acked.length} acked, ` +
+          `${deliveries} deliveries; ${kills.length} workers SIGKILLed (${workerDeaths} worker exits), ${recovered} sessions recovered, ` +
+          `${lost} clients got a new session; missing ${missing()}, duplicates ${duplicates}; ` +
+          `RSS (primary + workers) ${(connectedRss / MB).toFixed(0)} MB connected, ${(midRss / MB).toFixed(0)} MB mid-run, ${(endRss / MB).toFixed(0)} MB at the end; ` +
+          `primary alone ${(midPrimaryRss / MB).toFixed(0)} MB mid-run, ${(endPrimaryRss / MB).toFixed(0)} MB at the end`,
+      );
+
+      expect(kills.length).toBeGreaterThanOrEqual(Math.floor(SECONDS / (KILL_EVERY_MS / 1000)) - 1);
+      // no worker died but the ones killed on purpose, and the cluster is whole
+      expect(workerDeaths).toBe(kills.length);
+      expect(server.workerPids()).toHaveLength(WORKERS);
+      // every client kept its session through every kill (recovery), so every check below covers all of them
+      expect(lost).toBe(0);
+      expect(recovered).toBeGreaterThan(0);
+      expect(acked.length).toBeGreaterThan(sent.length * 0.95);
+      expect(missing()).toBe(0);
+      expect(duplicates).toBe(0);
+      expect(strangers).toBe(0);
+      // memory flat: from the middle of the run (steady state: the recovery window is full) to the end
+      expect(endRss).toBeLessThan(midRss * 1.25 + 30 * MB);
+      expect(endPrimaryRss).toBeLessThan(midPrimaryRss * 1.25 + 20 * MB);
+    } finally {
+      for (const c of chatters) c.socket.close();
+      await server.stop();
+    }
+  }, (SECONDS + 300) * 1000);
+});
