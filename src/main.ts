@@ -1,13 +1,14 @@
 import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config/env";
 import { applicationProblem } from "./app/registry";
+import { tlsProblem } from "./config/tls-check";
 import { runPrimary } from "./runtime/primary/primary";
 import { runWorker } from "./runtime/worker/worker";
 
 function configOrExit(): Config {
   try {
     const config = loadConfig();
-    const problem = cluster.isPrimary ? applicationProblem(config) : undefined;
+    const problem = cluster.isPrimary ? (tlsProblem(config) ?? applicationProblem(config)) : undefined;
     if (problem) throw new ConfigError(problem);
     return config;
   } catch (err) {

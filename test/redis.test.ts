@@ -1,9 +1,21 @@
+import { createClient } from "redis";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatClient, type ChatClient } from "./helpers/chat";
-import { closeAll, connect, connectMany, eventually, record, WS_ONLY } from "./helpers/clients";
+import { byInstance, closeAll, connect, connectMany, eventually, record, upgraded, WS_ONLY } from "./helpers/clients";
+import { startHaproxy } from "./helpers/haproxy";
 import { startNginx, startRedisServer, type ChildService } from "./helpers/redis";
 import { freePort, startServer, type RunningServer } from "./helpers/server";
+
+/** Whether a process exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * ADAPTER=redis: two instances of the product (2 workers each, different ports) on one real
@@ -160,6 +172,251 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
     } finally {
       closeAll(sockets);
       await nginx.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 60_000);
+
+  it("HAProxy (docs/haproxy.cfg): cookie affinity for default clients over both instances; the clients of a stopped instance recover on the other", async () => {
+    const [a, b] = await Promise.all([start("echo"), start("echo")]);
+    const haproxy = await startHaproxy([a.port, b.port]);
+    const sockets: Socket[] = [];
+    try {
+      // default clients (polling, then WebSocket) through HAProxy; they keep its cookie (withCredentials)
+      const url = `http://127.0.0.1:${haproxy.port}`;
+      const options = { withCredentials: true, reconnection: true, reconnectionDelay: 300, reconnectionDelayMax: 1000, randomizationFactor: 0 };
+      const clients = await connectMany(url, 6, options);
+      sockets.push(...clients);
+      await Promise.all(clients.map((c) => upgraded(c)));
+      const machineOf = (c: Socket) =>
+        (c.io.engine as unknown as { _cookieJar?: { _cookies: Map<string, { value: string }> } })._cookieJar?._cookies.get("SERVERID")?.value;
+      const onM1 = clients.filter((c) => machineOf(c) === "m1");
+      const onM2 = clients.filter((c) => machineOf(c) === "m2");
+      expect(onM1.length + onM2.length).toBe(6);
+      expect(onM1.length).toBeGreaterThan(0); // round robin over the handshakes
+      expect(onM2.length).toBeGreaterThan(0);
+      // every session is where its cookie says: each polling request of a session reached its machine
+      const sessions = async (s: RunningServer) => (await s.stats()).workers.reduce((n, w) => n + w.sessions, 0);
+      expect([await sessions(a), await sessions(b)]).toEqual([onM1.length, onM2.length]);
+      for (const c of clients) expect(((await c.timeout(5000).emitWithAck("whoami")) as { transport: string }).transport).toBe("websocket");
+
+      // the instance of client 0 stops (SIGTERM: drains); the other broadcasts while its clients are away
+      const mover = clients[0]!;
+      const [first, second, moving] = machineOf(mover) === "m1" ? [a, b, onM1] : [b, a, onM2];
+      const ids = new Map(moving.map((c) => [c, c.id]));
+      const recovered = new Set<Socket>();
+      for (const c of moving) c.on("connect", () => c.recovered && recovered.add(c));
+      await mover.timeout(5000).emitWithAck("join", "green");
+      const numbers: number[] = [];
+      mover.on("broadcast", (p: { n?: number }) => typeof p?.n === "number" && numbers.push(p.n));
+      const sender = await connect(second.url, WS_ONLY);
+      sockets.push(sender);
+      const shout = (n: number, to: unknown = "all") => sender.timeout(5000).emitWithAck("shout", { to, payload: { n } });
+      await shout(1);
+      await eventually(() => numbers.includes(1), 5000, "the first broadcast");
+      const sent = new Promise<void>((resolve) => {
+        mover.once("disconnect", () => {
+          void (async () => {
+            for (let n = 2; n <= 6; n++) await shout(n);
+            await shout(100, { room: "green" });
+            resolve();
+          })();
+        });
+      });
+      expect(await first.stop()).toBe(0);
+      await sent;
+      await eventually(() => moving.every((c) => c.connected && recovered.has(c)), 20_000, "the moved clients to recover");
+      for (const c of moving) expect(c.id).toBe(ids.get(c));
+      expect(await sessions(second)).toBe(7); // the six clients and the sender
+      await shout(7);
+      await shout(101, { room: "green" }); // still in its room
+      await eventually(() => numbers.includes(7) && numbers.includes(101), 5000, "broadcasts after recovery");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 100, 7, 101]);
+
+      // a browser that still sends the stopped machine's cookie is served by the other one (once the
+      // health checks marked it down; before, the request is retried and redispatched, or rarely 503)
+      const [dead, live] = first === a ? ["m1", "m2"] : ["m2", "m1"];
+      expect(machineOf(mover)).toBe(live);
+      await eventually(() => haproxy.output.join("").includes(`Server machines/${dead} is DOWN`), 10_000, "HAProxy to mark the machine down");
+      const handshake = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie: `SERVERID=${dead}` } });
+      expect(handshake.status, `${handshake.status} ${JSON.stringify([...handshake.headers])} ${await handshake.clone().text()} ${haproxy.output.join("")}`).toBe(200);
+      expect(handshake.headers.get("set-cookie") ?? "").toContain(`SERVERID=${live}`);
+      await handshake.text();
+    } finally {
+      closeAll(sockets);
+      await haproxy.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 60_000);
+
+  it("a numbered broadcast stream reaches every client exactly once, in order, same id and rooms, through a worker's SIGKILL and a SIGKILL of the whole instance", async () => {
+    const env = { ADAPTER: "redis", REDIS_URL: redis.url };
+    let a = await start("echo");
+    const b = await start("echo");
+    const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
+    // receivers: 8 on A (the instance that dies), half default clients (polling → WebSocket), half WebSocket only; 2 on B
+    const onA = [...(await connectMany(a.url, 4, reconnecting)), ...(await connectMany(a.url, 4, { ...WS_ONLY, ...reconnecting }))];
+    const onB = await connectMany(b.url, 2, reconnecting);
+    const sender = await connect(b.url, { ...WS_ONLY, ...reconnecting });
+    const receivers = [...onA, ...onB].map((socket) => ({ socket, id: socket.id!, numbers: [] as number[], roomNumbers: [] as number[], recoveries: 0, fresh: 0 }));
+    let streaming = true;
+    try {
+      for (const r of receivers) {
+        r.socket.on("broadcast", (payload: { n?: number; room?: number }) => {
+          if (typeof payload?.n === "number") r.numbers.push(payload.n);
+          if (typeof payload?.room === "number") r.roomNumbers.push(payload.room);
+        });
+        r.socket.on("connect", () => (r.socket.recovered ? r.recoveries++ : r.fresh++));
+      }
+      const inRoom = receivers.filter((_, i) => i % 2 === 0);
+      await Promise.all(inRoom.map((r) => r.socket.timeout(5000).emitWithAck("join", "odd-room")));
+      const groups = await byInstance(onA);
+
+      // the stream, from B: a numbered broadcast every 2 ms or so (every 5th also to the room), acked
+      const acked: number[] = [];
+      const roomAcked: number[] = [];
+      const stream = (async () => {
+        for (let n = 1; streaming; n++) {
+          try {
+            await sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: { n } });
+            acked.push(n);
+            if (n % 5 === 0) {
+              await sender.timeout(10_000).emitWithAck("shout", { to: { room: "odd-room" }, payload: { room: n } });
+              roomAcked.push(n);
+            }
+          } catch {
+            // not acknowledged: it may or may not have gone out
+          }
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      const advance = async (what: string) => {
+        const from = acked.length;
+        await eventually(() => acked.length >= from + 20, 10_000, what);
+      };
+      const allConnected = (what: string) => eventually(() => receivers.every((r) => r.socket.connected), 20_000, what);
+      await advance("the stream to start");
+
+      // (a) SIGKILL one of A's workers
+      const [victim, victims] = [...groups.entries()][0]!;
+      const victimPid = a.logs.find((r) => r.event === "worker-start" && `worker-${r.worker}` === victim)!.pid as number;
+      process.kill(victimPid, "SIGKILL");
+      await a.waitForLog((r) => r.event === "worker-start" && (r.worker as number) > 2);
+      await eventually(() => victims.every((s) => receivers.find((r) => r.socket === s)!.recoveries >= 1), 20_000, "the killed worker's clients to recover");
+      await allConnected("reconnections after the worker's kill");
+      await advance("the stream to go on after the worker's kill");
+      const afterWorkerKill = receivers.map((r) => r.recoveries);
+
+      // (b) SIGKILL A's primary and its workers at once (a machine crash), then start A again on the same port
+      const pids = a.workerPids();
+      a.child.kill("SIGKILL");
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+      }
+      await eventually(() => a.child.signalCode !== null && pids.every((pid) => !alive(pid)), 10_000, "instance A to be gone");
+      await advance("the stream to go on while A is down (B keeps broadcasting)");
+      a = await startServer({ workers: 2, app: "echo", port: a.port, env });
+      running.push(a);
+      await allConnected("reconnections to the restarted instance");
+      await advance("the stream to go on after the restart");
+
+      streaming = false;
+      await stream;
+      const last = acked[acked.length - 1]!;
+      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number everywhere");
+      const lastRoom = roomAcked[roomAcked.length - 1]!;
+      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 15_000, "the last room number");
+      await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show
+
+      for (const r of receivers) {
+        expect(r.numbers, `receiver ${r.id}: in order, once`).toEqual([...new Set(r.numbers)].sort((x, y) => x - y));
+        expect(acked.filter((n) => !r.numbers.includes(n)), `receiver ${r.id} missed`).toEqual([]);
+        expect(r.socket.id).toBe(r.id);
+        expect(r.fresh, `receiver ${r.id} started a new session`).toBe(0); // (counted after the first connection)
+        if (inRoom.includes(r)) {
+          expect(r.roomNumbers).toEqual([...new Set(r.roomNumbers)].sort((x, y) => x - y));
+          expect(roomAcked.filter((n) => !r.roomNumbers.includes(n))).toEqual([]);
+        } else {
+          expect(r.roomNumbers).toEqual([]);
+        }
+      }
+      // A's clients recovered after the worker's kill (the victim's) and after the instance's crash (all)
+      const onARecords = receivers.slice(0, onA.length);
+      onARecords.forEach((r, i) => expect(r.recoveries, `receiver ${r.id}`).toBeGreaterThan(afterWorkerKill[i]!));
+      receivers.slice(onA.length).forEach((r) => expect(r.recoveries).toBe(0));
+      const recovered = receivers.reduce((n, r) => n + r.recoveries, 0);
+      console.log(
+        `redis recovery stream: ${acked.length} numbers acked (${roomAcked.length} room), ${receivers.reduce((n, r) => n + r.numbers.length, 0)} delivered to ${receivers.length} clients, ${recovered} recovered sessions (${victims.length} after the worker's kill, ${onA.length} after the instance's crash)`,
+      );
+    } finally {
+      streaming = false;
+      closeAll([...receivers.map((r) => r.socket), sender]);
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 120_000);
+
+  it("a session is restored at most once, never while it is connected, and not after a deliberate disconnection", async () => {
+    const [a, b] = await Promise.all([start("echo"), start("echo")]);
+    const sockets: Socket[] = [];
+    const session = (s: Socket) => ({ pid: (s as unknown as { _pid: string })._pid, offset: (s as unknown as { _lastOffset: string })._lastOffset });
+    try {
+      const owner = await connect(a.url, WS_ONLY);
+      const leaver = await connect(a.url, WS_ONLY);
+      const sender = await connect(b.url, WS_ONLY);
+      sockets.push(owner, leaver, sender);
+      await owner.timeout(5000).emitWithAck("join", "kept");
+      const got = record(owner, "broadcast");
+      await sender.timeout(5000).emitWithAck("shout", { to: "all", payload: { n: 1 } });
+      await eventually(() => got.length === 1 && session(owner).offset !== undefined && session(leaver).offset !== undefined, 5000, "an offset");
+      const stolen = session(owner);
+      const ownerId = owner.id!;
+      expect(stolen.pid).toMatch(/\S/);
+      // (a client given a pid by hand does not flag itself `recovered`: the id tells)
+
+      // while its owner is connected, nobody else gets the session (on either instance)
+      for (const url of [a.url, b.url]) {
+        const thief = await connect(url, { ...WS_ONLY, auth: stolen });
+        sockets.push(thief);
+        expect(thief.id).not.toBe(ownerId);
+      }
+
+      // a deliberate disconnection (client side) leaves nothing to restore
+      const left = session(leaver);
+      const leaverId = leaver.id;
+      leaver.disconnect();
+      await new Promise((r) => setTimeout(r, 300));
+      const late = await connect(b.url, { ...WS_ONLY, auth: left });
+      sockets.push(late);
+      expect(late.id).not.toBe(leaverId);
+      // (the records themselves: the owner's is there while it is connected, the leaver's is gone)
+      const keys = createClient({ url: redis.url });
+      await keys.connect();
+      try {
+        expect(await keys.exists(`sio-rt:session:${stolen.pid}`)).toBe(1);
+        expect(await keys.exists(`sio-rt:session:${left.pid}`)).toBe(0);
+      } finally {
+        await keys.quit();
+      }
+
+      // its worker killed: five clients race for it on both instances; exactly one gets it, with its rooms
+      const { instance } = (await owner.timeout(5000).emitWithAck("whoami")) as { instance: string };
+      const pid = a.logs.find((r) => r.event === "worker-start" && `worker-${r.worker}` === instance)!.pid as number;
+      const gone = new Promise((resolve) => owner.once("disconnect", resolve));
+      process.kill(pid, "SIGKILL");
+      await gone;
+      // (racing once the instance has its replacement worker: a connection to a dying worker fails)
+      await a.waitForLog((r) => r.event === "listen" && r.role === "worker" && (r.worker as number) > 2);
+      const racers = await Promise.all([a.url, b.url, a.url, b.url, a.url].map((url) => connect(url, { ...WS_ONLY, auth: stolen })));
+      sockets.push(...racers);
+      expect(racers.filter((r) => r.id === ownerId)).toHaveLength(1);
+      const list = (await sender.timeout(5000).emitWithAck("list", "kept")) as { ids: string[] };
+      expect(list.ids).toEqual([ownerId]);
+    } finally {
+      closeAll(sockets);
       await Promise.all([a.stop(), b.stop()]);
     }
   }, 60_000);

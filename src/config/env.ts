@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
@@ -77,9 +78,10 @@ export interface Config {
   /** `REDIS_URL`: the Redis server with `ADAPTER=redis`. Default `redis://127.0.0.1:6379`. */
   redisUrl: string;
   /**
-   * `TRUST_PROXY`: comma-separated addresses of reverse proxies (exact IPs, `loopback` for
-   * 127.0.0.0/8 and ::1) whose `X-Forwarded-For` names the client. Default: unset, the address of
-   * the TCP peer is the client's and `X-Forwarded-For` is ignored.
+   * `TRUST_PROXY`: comma-separated addresses of reverse proxies (exact IPs, CIDR ranges such as
+   * `10.0.0.0/8`, `loopback` for 127.0.0.0/8 and ::1) whose `X-Forwarded-For` names the client:
+   * the client is then the right-most entry that is not a trusted proxy. Default: unset, the
+   * address of the TCP peer is the client's and `X-Forwarded-For` is ignored.
    */
   trustProxy: string[];
   /**
@@ -162,7 +164,8 @@ const schema = {
   REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL"),
   TRUST_PROXY: z
     .string()
-    .regex(/^(loopback|[0-9a-fA-F.:]+)(,(loopback|[0-9a-fA-F.:]+))*$/, "loopback or a comma-separated list of IP addresses"),
+    .regex(/^(loopback|[0-9a-fA-F.:]+(\/\d{1,3})?)(,(loopback|[0-9a-fA-F.:]+(\/\d{1,3})?))*$/, "loopback or a comma-separated list of IP addresses or CIDR ranges")
+    .refine((list) => list.split(",").every(isProxyEntry), "loopback or a comma-separated list of IP addresses or CIDR ranges"),
   MAX_CONNECTIONS_PER_IP: int(0, 10_000_000),
   CONNECTION_RATE: int(0, 1_000_000),
   CONNECTION_BURST: int(1, 1_000_000),
@@ -230,6 +233,15 @@ function read(env: NodeJS.ProcessEnv, key: Key): unknown {
     throw new ConfigError(`invalid configuration: ${key}=${shown} (allowed: ${allowed})`);
   }
   return result.data;
+}
+
+/** `loopback`, an IP address, or a CIDR range with a prefix length that fits the address family. */
+function isProxyEntry(entry: string): boolean {
+  if (entry === "loopback") return true;
+  const [address, prefix] = entry.split("/") as [string, string | undefined];
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  return prefix === undefined || Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function parseOrigins(raw: string): Config["corsOrigin"] {

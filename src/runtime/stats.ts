@@ -1,3 +1,5 @@
+import type { LimitCounters } from "./limits/limit-counters";
+
 /** Counters a worker keeps about its own routing work; aggregated by the primary. */
 export interface WorkerStats {
   /** Cluster worker id (unique per worker process during the primary's life). */
@@ -16,6 +18,8 @@ export interface WorkerStats {
   handovers: number;
   /** Takeovers the owner refused (the client then stays on polling, forwarded). */
   takeoversRefused: number;
+  /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
+  limits?: LimitCounters;
   rss: number;
 }
 

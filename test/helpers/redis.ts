@@ -23,7 +23,8 @@ export interface ChildService {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-function stopper(child: ChildProcess, cleanup: () => void = () => undefined) {
+/** `stop()` for a child service: SIGTERM, SIGKILL after a timeout, then `cleanup`. */
+export function stopper(child: ChildProcess, cleanup: () => void = () => undefined) {
   return async (timeoutMs = 5000) => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

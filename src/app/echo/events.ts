@@ -3,7 +3,7 @@ export interface EchoClientToServer {
   /** Answers with the same payload (text or binary). */
   echo: (payload: unknown, ack: (payload: unknown) => void) => void;
   /** Answers where this connection is served. */
-  whoami: (ack: (info: { instance: string; id: string; transport: string }) => void) => void;
+  whoami: (ack: (info: { instance: string; id: string; transport: string; address: string }) => void) => void;
   /** `broadcast` to every client (`to: "all"`), every client but the sender (`"others"`) or a room. */
   shout: (message: { to: "all" | "others" | { room: string }; payload: unknown }, ack?: () => void) => void;
   join: (room: string, ack: () => void) => void;

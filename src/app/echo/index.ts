@@ -22,7 +22,7 @@ function echo({ io: untyped, instance }: FeatureContext): void {
     debug("connection %s", socket.id);
     socket.on("echo", (payload, ack) => typeof ack === "function" && ack(payload));
     socket.on("whoami", (ack) => {
-      if (typeof ack === "function") ack({ instance, id: socket.id, transport: socket.conn.transport.name });
+      if (typeof ack === "function") ack({ instance, id: socket.id, transport: socket.conn.transport.name, address: socket.handshake.address });
     });
     socket.on("shout", (message, ack) => {
       const to = message?.to;

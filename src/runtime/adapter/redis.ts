@@ -1,8 +1,8 @@
-import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient, type RedisClientType } from "redis";
 import type { ServerOptions } from "socket.io";
 import type { Logger } from "pino";
 import { RedisSharedState } from "../../state/redis/redis-state";
+import { recoveringRedisAdapter } from "./redis-recovering-adapter";
 
 /** Longest the first connection to Redis may take (ms). */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -41,9 +41,13 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisClien
   return client;
 }
 
-/** Socket.IO's Redis Streams adapter on `client` (broadcasts, rooms, fetchSockets, serverSideEmit, recovery). */
+/**
+ * Socket.IO's Redis Streams adapter on `client` (broadcasts, rooms, fetchSockets, serverSideEmit),
+ * with connection state recovery that survives a killed worker or machine (session records in
+ * Redis while connected: ./redis-recovering-adapter.ts).
+ */
 export function redisAdapter(client: RedisClientType): ServerOptions["adapter"] {
-  return createAdapter(client) as unknown as ServerOptions["adapter"];
+  return recoveringRedisAdapter(client) as unknown as ServerOptions["adapter"];
 }
 
 /** What a worker runs on with `ADAPTER=redis`. */

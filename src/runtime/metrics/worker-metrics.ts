@@ -1,6 +1,8 @@
 import createDebug from "debug";
 import type { Server } from "socket.io";
 import type { HttpAnswer } from "../http/routes";
+import { registerAdmissionMetrics } from "../admission/metrics";
+import { registerLimitMetrics } from "../limits/limit-metrics";
 import { isRuntimeMessage } from "../ipc";
 import { PROMETHEUS_CONTENT_TYPE } from "./merge";
 import type { MetricsPrimaryToWorker, MetricsWorkerToPrimary } from "./messages";
@@ -35,6 +37,8 @@ export class WorkerMetrics {
   constructor(options: WorkerMetricsOptions) {
     this.process = new ProcessRegistry({ role: "worker", worker: String(options.workerId), engine: options.engine });
     registerRoutingMetrics(this.process.registry, options.sessions);
+    registerAdmissionMetrics(this.process.registry);
+    registerLimitMetrics(this.process.registry);
     process.on("message", (message: unknown) => {
       if (!isRuntimeMessage<MetricsPrimaryToWorker>(message)) return;
       if (message.type === "rt:metrics-collect") {

@@ -7,6 +7,7 @@ import type { Config } from "../../config/env";
 import { createLogger } from "../../log/logger";
 import { PrimaryStateStore } from "../../state/ipc/primary-store";
 import { PacketLog } from "../adapter/packet-log";
+import { addressLimitsEnabled, serveAddressLimits } from "../admission/primary-ledger";
 import { startConnectionRouter, type ConnectionRouter } from "../engines/node/primary-side";
 import { serveClusterStats } from "./stats-hub";
 import { serveClusterMetrics } from "../metrics/metrics-hub";
@@ -48,6 +49,10 @@ export async function runPrimary(config: Config): Promise<void> {
       new PacketLog({ maxDisconnectionDuration: config.recoveryWindow, maxPackets: config.recoveryMaxPackets }).listen();
     }
   }
+
+  // per-address session cap and rate (src/runtime/admission/): counted here for the whole machine,
+  // with either adapter (with ADAPTER=redis the counts are per machine)
+  if (addressLimitsEnabled(config)) serveAddressLimits(config);
 
   let router: ConnectionRouter | undefined;
   let stopping = false;
@@ -92,7 +97,13 @@ export async function runPrimary(config: Config): Promise<void> {
 
   if (engine === "node") {
     try {
-      router = await startConnectionRouter({ host: config.host, port: config.port, workers: () => supervisor.readyWorkers() });
+      router = await startConnectionRouter({
+        host: config.host,
+        port: config.port,
+        workers: () => supervisor.readyWorkers(),
+        // TLS: the primary cannot read the encrypted request; it routes by client address
+        ...(config.sslKeyFile ? { addressSlots: config.workers } : {}),
+      });
     } catch (err) {
       const reason = `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`;
       log.fatal({ event: "listen-failed" }, reason);

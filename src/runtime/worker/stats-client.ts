@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import type { RunningEngine } from "../engines/engine";
 import { isRuntimeMessage, type ClusterStats, type PrimaryToWorker } from "../ipc";
 import { stats, type WorkerStats } from "../stats";
+import { limitCounters } from "../limits/limit-counters";
 
 /**
  * The worker's side of stats aggregation: answers the primary's collect requests with this
@@ -33,6 +34,7 @@ export class StatsClient {
       engine: this.engineName,
       sessions: this.engine()?.sessionCount() ?? 0,
       ...stats,
+      limits: { ...limitCounters },
       rss: process.memoryUsage.rss(),
     };
   }

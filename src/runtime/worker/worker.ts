@@ -14,6 +14,7 @@ import { isRuntimeMessage, type PrimaryToWorker, type WorkerToPrimary } from "..
 import { StatsClient } from "./stats-client";
 import { ADMIN_UI_DIR, enableAdminUi } from "../metrics/admin-ui";
 import { WorkerMetrics } from "../metrics/worker-metrics";
+import { installSocketLimits } from "../limits/install";
 
 function send(message: WorkerToPrimary): void {
   process.send?.(message);
@@ -94,6 +95,8 @@ export async function runWorker(config: Config): Promise<void> {
     serverOptions: socketIoOptions(config, application.serverOptions, redis?.adapter),
   });
   const running = engine;
+  // per-socket limits and fault containment, every namespace (src/runtime/limits/)
+  installSocketLimits(running.io, config, log);
   metrics?.instrument(running.io);
   if (config.adminUiPassword) enableAdminUi(running.io, { password: config.adminUiPassword, workerId, state });
   const context: FeatureContext = {

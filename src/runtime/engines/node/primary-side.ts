@@ -2,6 +2,7 @@ import createDebug from "debug";
 import type { Worker } from "node:cluster";
 import net from "node:net";
 import { ownerOf } from "../session-id";
+import { AddressSlots } from "./address-slots";
 import { CONNECTION_MESSAGE, type RoutedConnection } from "./routed-connection";
 
 const debug = createDebug("runtime:node:router");
@@ -17,6 +18,12 @@ export interface ConnectionRouterOptions {
   port: number;
   /** Workers that can take connections now. */
   workers: () => Worker[];
+  /**
+   * Route each connection by its client address over this many worker slots, without reading it
+   * (TLS: the request is encrypted, the worker terminates TLS; see `address-slots.ts`).
+   * Default: unset, route by the session id in the request head.
+   */
+  addressSlots?: number;
 }
 
 export interface ConnectionRouter {
@@ -56,11 +63,20 @@ export function startConnectionRouter(options: ConnectionRouterOptions): Promise
     return owning ?? workers[next++ % workers.length];
   };
 
+  const slots = options.addressSlots ? new AddressSlots(options.addressSlots) : undefined;
+  const pickByAddress = (socket: net.Socket): Worker | undefined => {
+    const workers = options.workers().filter((worker) => worker.isConnected());
+    const id = slots!.pick(socket.remoteAddress ?? "", workers.map((worker) => worker.id));
+    return workers.find((worker) => worker.id === id);
+  };
+
   const route = (socket: net.Socket) => {
     const chunks: Buffer[] = [];
     let size = 0;
     socket.on("error", () => socket.destroy());
-    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+    // a deadline for the whole head, not an idle timeout: a client dribbling bytes (slowloris) is cut off too
+    const deadline = setTimeout(() => socket.destroy(), HEADERS_TIMEOUT_MS);
+    socket.once("close", () => clearTimeout(deadline));
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
@@ -82,6 +98,7 @@ export function startConnectionRouter(options: ConnectionRouterOptions): Promise
         handle.reading = false;
         handle.readStop();
       }
+      clearTimeout(deadline);
       handOver(socket, Buffer.concat(chunks));
     };
     socket.on("data", onData);
@@ -89,9 +106,10 @@ export function startConnectionRouter(options: ConnectionRouterOptions): Promise
   };
 
   const handOver = (socket: net.Socket, head: Buffer) => {
-    const worker = pick(head);
+    const worker = slots ? pickByAddress(socket) : pick(head);
     if (!worker) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      if (slots) socket.destroy(); // a TLS client cannot read a plain answer
+      else socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
     socket.setTimeout(0);
@@ -107,7 +125,9 @@ export function startConnectionRouter(options: ConnectionRouterOptions): Promise
     });
   };
 
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, route);
+  // by address: nothing to read, the connection (still paused) goes at once
+  const onConnection = slots ? (socket: net.Socket) => handOver(socket, Buffer.alloc(0)) : route;
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, onConnection);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.host, port: options.port }, () => {

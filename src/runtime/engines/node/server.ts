@@ -3,13 +3,21 @@ import { attach, type BaseServer } from "engine.io";
 import http from "node:http";
 import { Server } from "socket.io";
 import type { HttpRoutes } from "../../http/routes";
+import { Admission } from "../../admission/admission";
+import { admitOnNodeEngine } from "../../admission/node-hook";
 import type { EngineAdapter, EngineContext, RunningEngine } from "../engine";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy, type PollingTransportView } from "../request-order";
 import { createSessionId } from "../session-id";
 import { waitUntil } from "../../wait";
+import { createPublicServer } from "./public-server";
 import { acceptRoutedConnections } from "./worker-side";
 
 const debug = createDebug("runtime:node");
+
+/** Longest a client may take to send a request's headers on a connection it keeps alive (ms). */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Longest a client may take to send a whole request, body included (ms); a long-poll's wait for its answer does not count. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 function serveRoutes(routes: HttpRoutes, req: http.IncomingMessage, res: http.ServerResponse): void {
   const method = req.method ?? "GET";
@@ -55,12 +63,19 @@ function keepRequestOrder(engine: BaseServer): EngineMiddleware {
 export const nodeEngine: EngineAdapter = {
   name: "node",
   create(context: EngineContext): RunningEngine {
-    const httpServer = http.createServer();
+    // SSL_KEY_FILE + SSL_CERT_FILE: https, the worker terminates TLS (the primary routes by client address)
+    const { server: httpServer, secure } = createPublicServer(context.config);
+    let draining = false;
     // registered before Socket.IO attaches, so that engine.io passes it every other request
     httpServer.on("request", (req, res) => serveRoutes(context.routes, req, res));
     httpServer.keepAliveTimeout = 5000;
+    // slow clients (headers or a body dribbled byte by byte) are cut off: see worker-side.ts
+    httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
+    httpServer.requestTimeout = REQUEST_TIMEOUT_MS;
+    (httpServer as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1000;
     const io = new Server(httpServer, { ...context.serverOptions, serveClient: true });
     const engines: BaseServer[] = [];
+    const admission = new Admission(context.config);
     /**
      * Session ids name this worker (the primary routes by them), and every polling response
      * closes its connection: a keep-alive connection is routed once, by the request that opened
@@ -69,9 +84,12 @@ export const nodeEngine: EngineAdapter = {
     const adopt = (engine: BaseServer) => {
       engine.generateId = () => createSessionId(context.workerId);
       engine.on("headers", (headers: Record<string, string>) => {
-        headers.Connection = "close";
+        // with TLS every connection of a client address reaches this worker: keep-alive is safe
+        // (and saves a TLS handshake per poll) until the worker drains
+        if (!secure || draining) headers.Connection = "close";
       });
       engine.use(keepRequestOrder(engine) as never);
+      admitOnNodeEngine(engine, admission);
       engines.push(engine);
       return engine;
     };
@@ -90,6 +108,8 @@ export const nodeEngine: EngineAdapter = {
       },
       async drain(deadline) {
         // the primary owns the listening socket: it stops routing here before it asks to drain
+        draining = true;
+        if (secure) httpServer.closeIdleConnections();
         for (const engine of engines) engine.close();
         await waitUntil(() => sessionCount() === 0, deadline);
       },

@@ -10,6 +10,7 @@ const debug = createDebug("runtime:node:worker");
  * starting with the bytes the primary already read. Returns a function that stops it.
  */
 export function acceptRoutedConnections(httpServer: http.Server): () => void {
+  startConnectionChecks(httpServer);
   const onMessage = (message: unknown, handle: unknown) => {
     if ((message as RoutedConnection | undefined)?.type !== CONNECTION_MESSAGE) return;
     const socket = handle as net.Socket | undefined;
@@ -22,4 +23,15 @@ export function acceptRoutedConnections(httpServer: http.Server): () => void {
   };
   process.on("message", onMessage);
   return () => process.off("message", onMessage);
+}
+
+/**
+ * Node enforces `headersTimeout` and `requestTimeout` only on the connections of a server that
+ * emitted `listening`; this one never listens (the primary owns the port), so without this a
+ * client dribbling its headers or body byte by byte would keep its connection forever.
+ */
+function startConnectionChecks(httpServer: http.Server): void {
+  const setup = httpServer.listeners("listening").find((listener) => listener.name === "setupConnectionsTracking");
+  if (setup) setup.call(httpServer);
+  else debug("this Node version does not track connections: headersTimeout and requestTimeout do not apply");
 }

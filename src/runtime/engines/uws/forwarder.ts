@@ -22,6 +22,9 @@ const HOP_BY_HOP = new Set([
   HOPS_HEADER,
 ]);
 
+/** Errors of Node's HTTP client about the request itself (characters it does not send). */
+const UNSENDABLE = new Set(["ERR_UNESCAPED_CHARACTERS", "ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "ERR_HTTP_INVALID_HEADER_VALUE"]);
+
 /** Engine.IO packets in a polling payload (they are separated by the record separator). */
 function countPackets(payload: Buffer): number {
   if (payload.length === 0) return 0;
@@ -78,7 +81,10 @@ export async function forwardRequest(
   } catch (err) {
     if (err instanceof WorkerUnreachableError) return false;
     debug("forward failed: %s", (err as Error).message);
-    if (!res.aborted) res.cork(() => res.writeStatus("502 Bad Gateway").end("owner worker did not answer"));
+    if (res.aborted) return true;
+    // a URL or header that uWS let through but Node's client refuses to send: the client's fault
+    if (UNSENDABLE.has((err as NodeJS.ErrnoException).code ?? "")) res.cork(() => res.writeStatus("400 Bad Request").end("bad request"));
+    else res.cork(() => res.writeStatus("502 Bad Gateway").end("owner worker did not answer"));
     return true;
   }
 }

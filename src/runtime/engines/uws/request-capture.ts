@@ -21,6 +21,7 @@ export interface CapturedRequest {
 export const REMOTE_ADDRESS_HEADER = "x-sticky-remote-address";
 /** Header counting forwarding hops, so that a request never loops between workers. */
 export const HOPS_HEADER = "x-sticky-hops";
+const PRIVATE_HEADER_PREFIX = "x-sticky-";
 
 /**
  * Captures `req` synchronously and collects its body. Resolves `undefined` when the
@@ -33,7 +34,8 @@ export function captureRequest(
   remoteAddress?: string,
 ): Promise<CapturedRequest | undefined> {
   const headers: Array<[string, string]> = [];
-  req.forEach((key, value) => headers.push([key, value]));
+  // on the public port, a client's own copies of the headers workers use between themselves are dropped
+  req.forEach((key, value) => (remoteAddress === undefined && key.startsWith(PRIVATE_HEADER_PREFIX) ? undefined : headers.push([key, value])));
   const captured: CapturedRequest = {
     method: req.getMethod().toUpperCase(),
     url: req.getUrl(),
@@ -48,10 +50,14 @@ export function captureRequest(
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
     res.onAborted(() => resolve(undefined));
     res.onData((chunk, isLast) => {
+      // after a 413 the rest of the body still arrives: the response is answered, touch it no more
+      if (refused || res.aborted) return;
       size += chunk.byteLength;
       if (size > maxBody) {
+        refused = true;
         res.cork(() => res.writeStatus("413 Payload Too Large").end());
         resolve(undefined);
         return;

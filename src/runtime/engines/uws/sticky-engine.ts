@@ -1,5 +1,7 @@
 import { uServer, type ErrorCallback, type ServerOptions } from "engine.io";
 import type { IncomingMessage } from "node:http";
+import type { Admission, AdmittedSession } from "../../admission/admission";
+import { admitUwsHandshake, refuseOnUws, type UwsEngineRequest } from "../../admission/uws-hook";
 import { ConnectionGate } from "./connection-gate";
 import type { EngineServer, EngineSocket } from "./engine-internals";
 import type { GuardedResponse } from "./response-guard";
@@ -39,6 +41,8 @@ export class StickyUServer extends uServer {
     opts: ServerOptions & { path: string },
     private readonly peer: StickyPeer,
     upgradeWindowMs: number,
+    /** Origin allowlist, client address and per-address limits (`src/runtime/admission/`). */
+    private readonly admission?: Admission,
   ) {
     super(opts);
     // the window must end before the first heartbeat is due
@@ -60,7 +64,14 @@ export class StickyUServer extends uServer {
     return Object.hasOwn(this.internals.clients, sid);
   }
 
+  /** A session that moved here from another worker (see `session-transfer.ts`). */
+  adopted(socket: EngineSocket): EngineSocket {
+    this.admission?.adopted(socket as unknown as AdmittedSession);
+    return socket;
+  }
+
   override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "connection") this.admission?.opened(args[0] as AdmittedSession);
     if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
       this.gate.hold(args[0] as EngineSocket);
       return true;
@@ -77,7 +88,14 @@ export class StickyUServer extends uServer {
   }
 
   protected override verify(req: VerifiedRequest, upgrade: boolean, fn: ErrorCallback): void | boolean {
+    const refused = this.admission?.checkOrigin(req.headers.origin);
+    if (refused) return refuseOnUws(req as unknown as UwsEngineRequest, refused);
     const sid = req._query.sid;
+    if (!sid && this.admission) {
+      return admitUwsHandshake(this.admission, req as unknown as UwsEngineRequest, fn, (callback) =>
+        super.verify(req as never, upgrade, callback),
+      );
+    }
     if (!upgrade || !sid) return super.verify(req as never, upgrade, fn);
     if (this.hasSession(sid)) {
       const session = this.internals.clients[sid]!;

@@ -206,7 +206,7 @@ export class StickyRouter implements StickyPeer {
     try {
       const answer = await callPeer(this.options.runtimeDir, owner, "takeover", { path: engine.path, sid, to: this.workerId });
       if (answer.status === 200) {
-        attachSession(engine.internals, engine.gate, JSON.parse(answer.body.toString()) as SessionSnapshot);
+        engine.adopted(attachSession(engine.internals, engine.gate, JSON.parse(answer.body.toString()) as SessionSnapshot));
         moved = true;
       }
     } catch (err) {
