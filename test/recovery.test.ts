@@ -1,6 +1,7 @@
 import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { byInstance, closeAll, connect, connectMany, eventually, WS_ONLY } from "./helpers/clients";
+import { startNumberedStream } from "./helpers/numbered-stream";
 import { startServer } from "./helpers/server";
 
 const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
@@ -39,24 +40,8 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       const senderInstance = [...groups.entries()].find(([, members]) => members.includes(sender))![0];
 
       // the stream: one numbered broadcast every 10 ms (every 5th also to the room), acked by the server
-      const acked: number[] = [];
-      const roomAcked: number[] = [];
-      let running = true;
-      const stream = (async () => {
-        for (let n = 1; running; n++) {
-          try {
-            await sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: { n } });
-            acked.push(n);
-            if (n % 5 === 0) {
-              await sender.timeout(10_000).emitWithAck("shout", { to: { room: "odd-room" }, payload: { room: n } });
-              roomAcked.push(n);
-            }
-          } catch {
-            // not acknowledged (the sender's worker went away): it may or may not have gone out
-          }
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })();
+      const stream = startNumberedStream(sender, "odd-room", 10);
+      const { acked, roomAcked } = stream;
 
       await eventually(() => acked.length >= 20, 10_000, "the stream to start");
       // 1. SIGKILL a worker that is not the sender's
@@ -73,8 +58,7 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       await eventually(() => receivers.every((r) => r.socket.connected) && sender.connected, 15_000, "reconnections");
       const afterRoll = acked.length;
       await eventually(() => acked.length >= afterRoll + 20, 10_000, "the stream to go on");
-      running = false;
-      await stream;
+      await stream.stop();
       // everything acked has been delivered: wait for the last acked number everywhere
       const last = acked[acked.length - 1]!;
       await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number");

@@ -5,6 +5,7 @@ import { chatClient, type ChatClient } from "./helpers/chat";
 import { byInstance, closeAll, connect, connectMany, eventually, record, upgraded, WS_ONLY } from "./helpers/clients";
 import { startHaproxy } from "./helpers/haproxy";
 import { startNginx, startRedisServer, type ChildService } from "./helpers/redis";
+import { startNumberedStream, type NumberedStream } from "./helpers/numbered-stream";
 import { freePort, startServer, type RunningServer } from "./helpers/server";
 
 /** Whether a process exists. */
@@ -259,7 +260,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
     const onB = await connectMany(b.url, 2, reconnecting);
     const sender = await connect(b.url, { ...WS_ONLY, ...reconnecting });
     const receivers = [...onA, ...onB].map((socket) => ({ socket, id: socket.id!, numbers: [] as number[], roomNumbers: [] as number[], recoveries: 0, fresh: 0 }));
-    let streaming = true;
+    let stream: NumberedStream | undefined;
     try {
       for (const r of receivers) {
         r.socket.on("broadcast", (payload: { n?: number; room?: number }) => {
@@ -273,23 +274,8 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const groups = await byInstance(onA);
 
       // the stream, from B: a numbered broadcast every 2 ms or so (every 5th also to the room), acked
-      const acked: number[] = [];
-      const roomAcked: number[] = [];
-      const stream = (async () => {
-        for (let n = 1; streaming; n++) {
-          try {
-            await sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: { n } });
-            acked.push(n);
-            if (n % 5 === 0) {
-              await sender.timeout(10_000).emitWithAck("shout", { to: { room: "odd-room" }, payload: { room: n } });
-              roomAcked.push(n);
-            }
-          } catch {
-            // not acknowledged: it may or may not have gone out
-          }
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      })();
+      stream = startNumberedStream(sender, "odd-room", 2);
+      const { acked, roomAcked } = stream;
       const advance = async (what: string) => {
         const from = acked.length;
         await eventually(() => acked.length >= from + 20, 10_000, what);
@@ -324,8 +310,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       await allConnected("reconnections to the restarted instance");
       await advance("the stream to go on after the restart");
 
-      streaming = false;
-      await stream;
+      await stream.stop();
       const last = acked[acked.length - 1]!;
       await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number everywhere");
       const lastRoom = roomAcked[roomAcked.length - 1]!;
@@ -353,7 +338,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
         `redis recovery stream: ${acked.length} numbers acked (${roomAcked.length} room), ${receivers.reduce((n, r) => n + r.numbers.length, 0)} delivered to ${receivers.length} clients, ${recovered} recovered sessions (${victims.length} after the worker's kill, ${onA.length} after the instance's crash)`,
       );
     } finally {
-      streaming = false;
+      await stream?.stop();
       closeAll([...receivers.map((r) => r.socket), sender]);
       await Promise.all([a.stop(), b.stop()]);
     }

@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "./helpers/clients";
+import { contentTypeFamily } from "./helpers/fuzz/content-types";
+import { engineIoFamily } from "./helpers/fuzz/engineio";
+import { mutationFamily } from "./helpers/fuzz/mutations";
+import { oversizedFamily } from "./helpers/fuzz/oversized";
+import { rawHttpFamily } from "./helpers/fuzz/raw-http";
+import { runFuzz } from "./helpers/fuzz/runner";
+import { sessionIdFamily } from "./helpers/fuzz/session-ids";
+import { socketIoFamily } from "./helpers/fuzz/socketio";
 import { startServer } from "./helpers/server";
 import { connectChatter, MB, rssOf, type Chatter, type Sent } from "./helpers/soak";
 
 /**
  * Soak and chaos (issue 6): a few thousand clients chat in rooms with acks while workers are
- * SIGKILLed at random (and, in the fuzz file, malformed input flows beside them). Bounded: about
+ * SIGKILLed at random and malformed input (the fuzz families of test/fuzz.test.ts) flows beside them. Bounded: about
  * SOAK_SECONDS (default 120) of load; `SOAK_SECONDS=1800 npx vitest run test/soak.test.ts` for a long one.
  */
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
@@ -16,6 +24,12 @@ const PERIOD_MS = Number(process.env.SOAK_PERIOD_MS ?? 4000);
 /** A worker is SIGKILLed about this often (ms). */
 const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 20_000);
 const WORKERS = 2;
+const MAX_HTTP_BUFFER_SIZE = 100_000;
+/** Concurrent fuzz senders beside the chat (see test/fuzz.test.ts for the families). */
+const FUZZ_SENDERS = 4;
+const FUZZ_FAMILIES = [engineIoFamily, socketIoFamily, sessionIdFamily, oversizedFamily, contentTypeFamily, rawHttpFamily, mutationFamily].map(
+  (family) => ({ family, weight: 1 }),
+);
 /** Recovery window of the run (ms). */
 const WINDOW_MS = Math.min(30_000, (SECONDS * 1000) / 4);
 
@@ -25,7 +39,11 @@ describe("soak and chaos", () => {
   it(`${CLIENTS} clients chatting with acks for ${SECONDS} s while workers are SIGKILLed: every acked message delivered exactly once, RSS flat`, async () => {
     // recovery keeps broadcasts RECOVERY_WINDOW ms: a shorter window than the default lets the run
     // reach its steady state (what is kept stops growing) well before it ends
-    const server = await startServer({ workers: WORKERS, app: "echo", env: { RECOVERY_WINDOW: String(WINDOW_MS) } });
+    const server = await startServer({
+      workers: WORKERS,
+      app: "echo",
+      env: { RECOVERY_WINDOW: String(WINDOW_MS), MAX_HTTP_BUFFER_SIZE: String(MAX_HTTP_BUFFER_SIZE) },
+    });
     const chatters: Chatter[] = [];
     const sent: Sent[] = [];
     const kills: number[] = [];
@@ -63,8 +81,20 @@ describe("soak and chaos", () => {
         }
       });
 
-      // the chaos: a random worker SIGKILLed now and then
+      // the fuzz, beside the chat, for the whole run
       const started = Date.now();
+      const fuzz = runFuzz({
+        port: server.port,
+        families: FUZZ_FAMILIES,
+        total: Number.MAX_SAFE_INTEGER,
+        senders: FUZZ_SENDERS,
+        seed: 1122,
+        workerIds: server.logs.filter((r) => r.event === "worker-start").map((r) => r.worker as number),
+        maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+        deadline: started + SECONDS * 1000,
+      });
+
+      // the chaos: a random worker SIGKILLed now and then
       let midRss = 0;
       let midPrimaryRss = 0;
       while (Date.now() - started < SECONDS * 1000) {
@@ -83,6 +113,7 @@ describe("soak and chaos", () => {
       }
       sending = false;
       await Promise.all(loops);
+      const fuzzed = await fuzz;
 
       // settle: everyone connected again, every acked message arrived everywhere it should
       await eventually(() => chatters.every((c) => c.socket.connected), 60_000, "every client connected");
@@ -120,10 +151,13 @@ describe("soak and chaos", () => {
         `[soak] ${CLIENTS} clients, ${rooms} rooms, ${SECONDS} s: ${sent.length} messages sent, ${acked.length} acked, ` +
           `${deliveries} deliveries; ${kills.length} workers SIGKILLed (${workerDeaths} worker exits), ${recovered} sessions recovered, ` +
           `${lost} clients got a new session; missing ${missing()}, duplicates ${duplicates}; ` +
+          `fuzz beside: ${fuzzed.inputs} malformed inputs; ` +
           `RSS (primary + workers) ${(connectedRss / MB).toFixed(0)} MB connected, ${(midRss / MB).toFixed(0)} MB mid-run, ${(endRss / MB).toFixed(0)} MB at the end; ` +
           `primary alone ${(midPrimaryRss / MB).toFixed(0)} MB mid-run, ${(endPrimaryRss / MB).toFixed(0)} MB at the end`,
       );
 
+      expect(fuzzed.harnessErrors).toEqual([]);
+      expect(fuzzed.inputs).toBeGreaterThan(SECONDS * 50);
       expect(kills.length).toBeGreaterThanOrEqual(Math.floor(SECONDS / (KILL_EVERY_MS / 1000)) - 1);
       // no worker died but the ones killed on purpose, and the cluster is whole
       expect(workerDeaths).toBe(kills.length);

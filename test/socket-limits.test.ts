@@ -158,6 +158,25 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
     expect(sum("roomJoinsRefused")).toBeGreaterThan(0);
     expect(sum("floodDisconnects")).toBeGreaterThan(0);
   });
+
+  it("contains faults of namespace middlewares (connect_error) and connection listeners (the others still run)", async () => {
+    const pids = server.workerPids();
+    for (const fail of ["middleware-throw", "middleware-reject"]) {
+      const refused = connect(`${server.url}/faulty`, { ...WS_ONLY, auth: { fail } });
+      await expect(refused).rejects.toThrow("internal error");
+    }
+    for (const fail of ["connection-throw", "connection-reject"]) {
+      const socket = await connect(`${server.url}/faulty`, { ...WS_ONLY, auth: { fail } });
+      clients.push(socket);
+      expect(await socket.timeout(5000).emitWithAck("ping")).toBe("pong");
+    }
+    for (const message of ["middleware threw", "middleware rejected", "connection listener threw", "connection listener rejected"]) {
+      const record = await server.waitForLog((r) => r.event === "handler-error" && (r.err as { message?: string })?.message === message);
+      expect(record.level).toBe(50);
+    }
+    expect(server.workerPids()).toEqual(pids);
+    expect(server.logs.filter((r) => r.event === "worker-exit")).toEqual([]);
+  });
 });
 
 /** A raw Engine.IO/Socket.IO WebSocket client (the `ws` package) that can stop reading. */

@@ -20,6 +20,13 @@ interface KeptSession extends WireSession {
   disconnectedAt?: number;
 }
 
+/**
+ * How long a restore request for a session still connected (as far as the primary knows) waits
+ * for its old worker's report of the disconnection (ms): a client can reconnect to another worker
+ * faster than that report reaches the primary. Below the workers' own restore timeout.
+ */
+const RESTORE_WAIT_MS = 2000;
+
 export interface PacketLogOptions {
   /** How long a disconnected session and the packets it may miss are kept (ms). */
   maxDisconnectionDuration: number;
@@ -39,6 +46,8 @@ export class PacketLog {
   private readonly sessions = new Map<string, KeptSession>();
   /** `<nsp> <sid>` → pid, so that a disconnection finds its session without a scan. */
   private readonly pidOf = new Map<string, string>();
+  /** Restore requests waiting for a still-connected session's disconnection: pid → wake-ups. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   private seq = 0;
   /** Offsets are `<boot>.<seq>`: an offset from another primary's life is never mistaken for one of ours. */
   private readonly boot = randomBytes(4).toString("hex");
@@ -72,17 +81,45 @@ export class PacketLog {
         if (session && session.disconnectedAt === undefined) this.drop(session);
         return;
       }
-      case "rt:rec-restore": {
-        const reply: RecoveryReply = { type: "rt:rec-restored", id: message.id, session: this.restore(message.nsp, message.pid, message.offset) };
-        if (worker.isConnected()) worker.send(reply);
+      case "rt:rec-restore":
+        this.restoreWhenDisconnected(message.nsp, message.pid, message.offset, (session) => {
+          const reply: RecoveryReply = { type: "rt:rec-restored", id: message.id, session };
+          if (worker.isConnected()) worker.send(reply);
+        });
         return;
-      }
     }
   }
 
   private keep(session: KeptSession): void {
     this.sessions.set(session.pid, session);
     this.pidOf.set(`${session.nsp} ${session.sid}`, session.pid);
+    if (session.disconnectedAt !== undefined) this.wake(session.pid);
+  }
+
+  /**
+   * Answers a restore request; for a session that is still connected on a live worker, first waits
+   * (up to {@link RESTORE_WAIT_MS}) for that worker to report the disconnection or to die.
+   */
+  private restoreWhenDisconnected(nsp: string, pid: string, offset: string, answer: (session: ReturnType<PacketLog["restore"]>) => void): void {
+    const session = this.sessions.get(pid);
+    const connected =
+      session?.nsp === nsp && session.disconnectedAt === undefined && cluster.workers?.[session.worker]?.isConnected() === true;
+    if (!connected) return answer(this.restore(nsp, pid, offset));
+    const wakeUps = this.waiting.get(pid) ?? new Set<() => void>();
+    this.waiting.set(pid, wakeUps);
+    const wakeUp = () => {
+      clearTimeout(timer);
+      wakeUps.delete(wakeUp);
+      if (wakeUps.size === 0 && this.waiting.get(pid) === wakeUps) this.waiting.delete(pid);
+      answer(this.restore(nsp, pid, offset));
+    };
+    const timer = setTimeout(wakeUp, RESTORE_WAIT_MS);
+    wakeUps.add(wakeUp);
+    debug("restore of %s waits for its disconnection", pid);
+  }
+
+  private wake(pid: string): void {
+    for (const wakeUp of [...(this.waiting.get(pid) ?? [])]) wakeUp();
   }
 
   private drop(session: KeptSession): void {
@@ -139,7 +176,10 @@ export class PacketLog {
   workerDied(worker: number): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.worker === worker && session.disconnectedAt === undefined) session.disconnectedAt = now;
+      if (session.worker === worker && session.disconnectedAt === undefined) {
+        session.disconnectedAt = now;
+        this.wake(session.pid);
+      }
     }
   }
 

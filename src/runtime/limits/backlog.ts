@@ -21,6 +21,11 @@ interface WatchedConn extends EventEmitter {
 interface ConnState {
   /** Bytes of the packets in the session's write buffer (a polling session waiting for its next GET). */
   pending: number;
+  /**
+   * Bytes already waiting when the watch began: a recovery replay, sent before the socket connects.
+   * Allowed on top of `MAX_BACKLOG` until the backlog first falls back under it.
+   */
+  allowance: number;
   cut: boolean;
 }
 
@@ -44,6 +49,9 @@ function packetBytes(packet: { data?: unknown }): number {
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
   return 0;
 }
+
+/** How long a slow consumer's WebSocket may take to read what was queued before its close frame (ms). */
+const CUT_GRACE_MS = 3000;
 
 /** Separator of uWS topics in Socket.IO's uWS adapter: `<namespace>\x1f<room>`. */
 const TOPIC_SEPARATOR = "\x1f";
@@ -81,7 +89,9 @@ export class BacklogWatch {
   /** Watches one Engine.IO session (once, whatever the number of its namespaces). */
   watch(conn: WatchedConn): void {
     if (this.states.has(conn)) return;
-    const state: ConnState = { pending: 0, cut: false };
+    const writeBuffer = (conn as unknown as { writeBuffer?: Array<{ data?: unknown }> }).writeBuffer ?? [];
+    const queued = writeBuffer.reduce((sum, packet) => sum + packetBytes(packet), 0);
+    const state: ConnState = { pending: queued, allowance: queued + transportBacklog(conn.transport), cut: false };
     this.states.set(conn, state);
     conn.on("packetCreate", (packet: { data?: unknown }) => {
       state.pending += packetBytes(packet);
@@ -121,7 +131,8 @@ export class BacklogWatch {
   private check(conn: WatchedConn, state: ConnState): void {
     if (state.cut) return;
     const backlog = state.pending + transportBacklog(conn.transport);
-    if (backlog > this.limits.maxBacklog) this.cut(conn, state, backlog);
+    if (state.allowance > 0 && backlog <= this.limits.maxBacklog) state.allowance = 0;
+    if (backlog > this.limits.maxBacklog + state.allowance) this.cut(conn, state, backlog);
   }
 
   private cut(conn: WatchedConn, state: ConnState, backlog: number): void {
@@ -137,14 +148,18 @@ export class BacklogWatch {
     // the packet being created is still pushed by engine.io: close once this call returns
     queueMicrotask(() => {
       const socket = transport.socket;
+      // engine.io closes the WebSocket gracefully: what is queued, then the close frame. A client
+      // that reads late gets its packets in order before the close (and so resumes from the right
+      // offset); one that still does not read is dropped after a grace, with what waits for it.
       conn.onClose("forced close", new Error(`slow consumer: ${backlog} bytes waiting, over MAX_BACKLOG (${this.limits.maxBacklog})`));
-      // drop what waits at once (a graceful close would wait for a client that does not read)
-      try {
-        if (typeof socket?.terminate === "function") socket.terminate();
-        else if (typeof socket?.getBufferedAmount === "function") socket.close?.();
-      } catch {
-        // already closed
-      }
+      setTimeout(() => {
+        try {
+          if (typeof socket?.terminate === "function") socket.terminate();
+          else if (typeof socket?.getBufferedAmount === "function") socket.close?.();
+        } catch {
+          // already closed
+        }
+      }, CUT_GRACE_MS).unref();
     });
   }
 }

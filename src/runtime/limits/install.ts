@@ -4,6 +4,7 @@ import type { Logger } from "../../log/logger";
 import { BacklogWatch } from "./backlog";
 import { guardEvents } from "./event-guard";
 import { measureEventSizes } from "./event-size";
+import { containConnectionFaults } from "./connection-faults";
 import { containHandlerFaults } from "./handler-faults";
 import { setLimits, type SocketLimits } from "./installed";
 import { limitRooms } from "./room-limit";
@@ -26,6 +27,7 @@ export function installSocketLimits(io: Server, config: Config, log: Logger): vo
   measureEventSizes(io, config.maxEventSize);
   guardEvents();
   containHandlerFaults();
+  containConnectionFaults(io, limits);
   limitRooms();
   new BacklogWatch(io, limits);
 }

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { scrapedCounter } from "../metrics/scraped-counter";
 import { limitCounters, type LimitCounters } from "./limit-counters";
 
 const HELP: Record<keyof LimitCounters, [name: string, help: string]> = {
@@ -14,14 +15,6 @@ const HELP: Record<keyof LimitCounters, [name: string, help: string]> = {
 export function registerLimitMetrics(registry: Registry): void {
   for (const key of Object.keys(HELP) as (keyof LimitCounters)[]) {
     const [name, help] = HELP[key];
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(limitCounters[key]);
-      },
-    });
+    scrapedCounter(registry, name, help, () => limitCounters[key]);
   }
 }

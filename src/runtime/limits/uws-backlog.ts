@@ -3,8 +3,18 @@ import type { TemplatedApp, WebSocketBehavior } from "uWebSockets.js";
 import { backlogWatchOf } from "./backlog";
 
 /**
+ * uWS's own backpressure limit (`maxBackpressure`, with `closeOnBackpressureLimit`): a safety net
+ * above `MAX_BACKLOG`, which the {@link BacklogWatch} enforces itself. The margin lets a recovery
+ * replay (sent at once to a client that just reconnected) through: cutting it would make the client
+ * come back for the same replay again.
+ */
+export function hardBacklogLimit(maxBacklog: number): number {
+  return Math.max(4 * maxBacklog, 64 * 1024 * 1024);
+}
+
+/**
  * The uWS app as engine.io's `attach` sees it, with `closeOnBackpressureLimit` on its WebSocket
- * routes: a WebSocket whose backpressure passes `maxBackpressure` (`MAX_BACKLOG`) is closed by uWS
+ * routes: a WebSocket whose backpressure passes `maxBackpressure` ({@link hardBacklogLimit}) is closed by uWS
  * instead of being skipped by `publish`, so that no broadcast is ever silently lost (the client
  * reconnects and recovers it). engine.io passes only some of uWS's options through.
  */

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
+import { scrapedCounter } from "./scraped-counter";
 import { stats } from "../stats";
 
 /**
@@ -6,16 +7,7 @@ import { stats } from "../stats";
  * sessions, as metrics of this worker. Read at scrape time: nothing is added to the hot path.
  */
 export function registerRoutingMetrics(registry: Registry, sessions: () => number): void {
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const counter = (name: string, help: string, read: () => number) => scrapedCounter(registry, name, help, read);
   counter(
     "runtime_forwarded_requests_total",
     "Polling requests forwarded to the worker that owns their session",

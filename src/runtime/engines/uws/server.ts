@@ -10,7 +10,7 @@ import { mountHttpRoutes } from "./http";
 import { privateSocketPath } from "./private-channel";
 import { createPublicApp, markSessionsSecure } from "./public-app";
 import { subscribeRecoveredSockets } from "./recovered-subscriptions";
-import { closingOnBackpressure, watchingPublishes } from "../../limits/uws-backlog";
+import { closingOnBackpressure, hardBacklogLimit, watchingPublishes } from "../../limits/uws-backlog";
 import { StickyRouter } from "./sticky-router";
 import { StickyUServer } from "./sticky-engine";
 import { waitUntil } from "../../wait";
@@ -47,7 +47,7 @@ export const uwsEngine: EngineAdapter = {
     const socketPath = privateSocketPath(runtimeDir, workerId);
 
     const attach = (enginePath: string, options: Partial<EngineOptions>): StickyUServer => {
-      const attachOptions = { ...options, path: enginePath, maxBackpressure: config.maxBacklog, idleTimeout: 0 };
+      const attachOptions = { ...options, path: enginePath, maxBackpressure: hardBacklogLimit(config.maxBacklog), idleTimeout: 0 };
       const engine = new StickyUServer(attachOptions as EngineOptions & { path: string }, router, config.upgradeWindow, admission);
       // MAX_BACKLOG: a WebSocket over it is closed (slow consumer), never skipped by publish (src/runtime/limits/)
       engine.attach(closingOnBackpressure(router.interceptor(app, engine)), attachOptions);
