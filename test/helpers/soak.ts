@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { io, type Socket } from "socket.io-client";
 
 /** A soak client: in one room, sends numbered messages with acks, records what it receives. */
@@ -53,17 +52,6 @@ export function connectChatter(url: string, index: number, room: string, websock
       }
     });
   });
-}
-
-/** Resident set size of a process in bytes (Linux), 0 when it is gone. */
-export function rssOf(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-    return kb ? Number(kb) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 export const MB = 1024 * 1024;
