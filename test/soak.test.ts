@@ -104,7 +104,11 @@ describe("soak and chaos", () => {
         const victim = workers[Math.floor(Math.random() * workers.length)]!;
         process.kill(victim, "SIGKILL");
         kills.push(victim);
+        const lastWorkerId = Math.max(...server.logs.filter((r) => r.event === "worker-start").map((r) => r.worker as number));
         await server.waitForLog((r) => r.event === "worker-exit" && r.pid === victim, 15_000);
+        // the replacement listening (a process just forked has not loaded the GC hook that
+        // settledMemory's SIGUSR2 needs yet)
+        await server.waitForLog((r) => r.event === "listen" && r.role === "worker" && (r.worker as number) > lastWorkerId, 30_000);
         await eventually(() => server.workerPids().length === WORKERS, 30_000, "the replacement worker");
         // mid-run, the recovery window is full: what the primary keeps has reached its steady state
         if (!mid && Date.now() - started > (SECONDS * 1000) / 2) mid = await settledMemory(server);
