@@ -22,6 +22,19 @@ function alive(pid: number): boolean {
  * ADAPTER=redis: two instances of the product (2 workers each, different ports) on one real
  * redis-server, as two machines would be.
  */
+/** Once `client` is cut off: broadcasts 2 to 6 to all, then 100 to the room "green"; resolves when sent. */
+function whileAway(client: Socket, shout: (n: number, to?: unknown) => Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    client.once("disconnect", () => {
+      void (async () => {
+        for (let n = 2; n <= 6; n++) await shout(n);
+        await shout(100, { room: "green" });
+        resolve();
+      })();
+    });
+  });
+}
+
 describe("ADAPTER=redis: two instances on one Redis", () => {
   let redis: ChildService & { url: string };
   const running: RunningServer[] = [];
@@ -148,16 +161,8 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
 
       // the first instance stops (SIGTERM: drains); while the client is away, the second broadcasts
       const reasons: string[] = [];
-      const sent = new Promise<void>((resolve) => {
-        client.once("disconnect", (reason) => {
-          reasons.push(reason);
-          void (async () => {
-            for (let n = 2; n <= 6; n++) await shout(n);
-            await shout(100, { room: "green" });
-            resolve();
-          })();
-        });
-      });
+      client.once("disconnect", (reason) => reasons.push(reason));
+      const sent = whileAway(client, shout);
       expect(await first.stop()).toBe(0);
       await sent;
       expect(reasons).toEqual(["transport close"]);
@@ -214,15 +219,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const shout = (n: number, to: unknown = "all") => sender.timeout(5000).emitWithAck("shout", { to, payload: { n } });
       await shout(1);
       await eventually(() => numbers.includes(1), 5000, "the first broadcast");
-      const sent = new Promise<void>((resolve) => {
-        mover.once("disconnect", () => {
-          void (async () => {
-            for (let n = 2; n <= 6; n++) await shout(n);
-            await shout(100, { room: "green" });
-            resolve();
-          })();
-        });
-      });
+      const sent = whileAway(mover, shout);
       expect(await first.stop()).toBe(0);
       await sent;
       await eventually(() => moving.every((c) => c.connected && recovered.has(c)), 20_000, "the moved clients to recover");
