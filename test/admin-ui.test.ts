@@ -77,7 +77,7 @@ describe.each(["uws", "node"] as const)("admin UI with ADMIN_UI_PASSWORD, ENGINE
     sockets.push(socket);
     expect(await session).toMatch(/^[0-9a-f]{16}$/);
     // every worker reports (every 2 s) through the cluster adapter, whichever worker serves the UI
-    await eventually(() => stats.size === 2, 10_000, "stats of both workers");
+    await eventually(() => stats.size === 2, 30_000, "stats of both workers");
     const ids = [...stats.keys()].sort();
     expect(ids[0]).toMatch(/#worker-1$/);
     expect(ids[1]).toMatch(/#worker-2$/);

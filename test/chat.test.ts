@@ -6,7 +6,7 @@ import { WS_ONLY, POLLING_ONLY } from "./helpers/clients";
 type Description = [{ description: string }];
 const count = (text: string) => Number(/^(\d+) clients connected!$/.exec(text)?.[1] ?? NaN);
 const online = async (client: ChatClient) =>
-  (await client.socket.timeout(10_000).emitWithAck("whoIsOnline")) as { ok: true; users: string[]; clients: number };
+  (await client.socket.timeout(30_000).emitWithAck("whoIsOnline")) as { ok: true; users: string[]; clients: number };
 const closeAll = (clients: ChatClient[]) => clients.forEach((c) => c.socket.close());
 
 describe("the seed application on 4 workers (APP=chat)", () => {
@@ -95,13 +95,13 @@ describe("the seed application on 4 workers (APP=chat)", () => {
   it("7 · rooms: two per room in connection order across the cluster; `connectToRoom` to the room; `leaveRoom`", async () => {
     // fill up a half-used room first so that the next four clients start a fresh one
     const probe = await chatClient(server.url);
-    const probeRoom = ((await probe.socket.timeout(5000).emitWithAck("serverInfo")) as { room: number }).room;
+    const probeRoom = ((await probe.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number }).room;
     const roomText = (k: number) => `You are in room no. ${k}`;
     const clients: ChatClient[] = [];
     const mates: ChatClient[] = [];
     for (let i = 0; i < 6; i++) clients.push(await chatClient(server.url));
     const rooms = await Promise.all(
-      clients.map(async (c) => ((await c.socket.timeout(5000).emitWithAck("serverInfo")) as { room: number }).room),
+      clients.map(async (c) => ((await c.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number }).room),
     );
     // consecutive clients pair up: each room holds exactly two of them (or one that completes the probe's room)
     const byRoom = new Map<number, ChatClient[]>();
@@ -126,15 +126,15 @@ describe("the seed application on 4 workers (APP=chat)", () => {
     expect(mates.length).toBeGreaterThanOrEqual(4);
     // leaving the room
     const leaver = clients[0]!;
-    expect(await leaver.socket.timeout(5000).emitWithAck("leaveRoom")).toEqual({ ok: true, room: rooms[0] });
-    expect(((await leaver.socket.timeout(5000).emitWithAck("serverInfo")) as { room: number | null }).room).toBeNull();
-    expect(await leaver.socket.timeout(5000).emitWithAck("leaveRoom")).toEqual({ ok: false, error: "you are in no room" });
+    expect(await leaver.socket.timeout(30_000).emitWithAck("leaveRoom")).toEqual({ ok: true, room: rooms[0] });
+    expect(((await leaver.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number | null }).room).toBeNull();
+    expect(await leaver.socket.timeout(30_000).emitWithAck("leaveRoom")).toEqual({ ok: false, error: "you are in no room" });
     closeAll([...clients, probe]);
   });
 
   it("8 · usernames: `userSet`, `userExists` across workers, freed on disconnect; `msg` → `newmsg` with the server-side name", async () => {
     const [alice, bob, carol] = await spreadClients(server.url, 3, 3);
-    expect(await alice!.socket.timeout(5000).emitWithAck("setUsername", "alice")).toEqual({ ok: true, username: "alice" });
+    expect(await alice!.socket.timeout(30_000).emitWithAck("setUsername", "alice")).toEqual({ ok: true, username: "alice" });
     expect(await alice!.next("userSet")).toEqual([{ username: "alice" }]);
     // another worker, same name in another case: taken
     bob!.socket.emit("setUsername", "Alice");
@@ -149,7 +149,7 @@ describe("the seed application on 4 workers (APP=chat)", () => {
       expect(await client.next("newmsg")).toEqual([{ message: "hello from bob", user: "bob" }]);
     }
     // a client without a name cannot chat
-    expect(await carol!.socket.timeout(5000).emitWithAck("msg", { message: "hi" })).toEqual({
+    expect(await carol!.socket.timeout(30_000).emitWithAck("msg", { message: "hi" })).toEqual({
       ok: false,
       error: "choose a username first (setUsername)",
     });
@@ -160,14 +160,14 @@ describe("the seed application on 4 workers (APP=chat)", () => {
     // the name is freed when its owner disconnects
     alice!.socket.close();
     await bob!.next<[string[]]>("users", (users) => !users.includes("alice"));
-    expect(await carol!.socket.timeout(5000).emitWithAck("setUsername", "alice")).toEqual({ ok: true, username: "alice" });
+    expect(await carol!.socket.timeout(30_000).emitWithAck("setUsername", "alice")).toEqual({ ok: true, username: "alice" });
     closeAll([bob!, carol!]);
   });
 
   it("8 · race: 12 clients on 4 workers claim the same username at once; exactly one wins; then it is free again", async () => {
     const clients = await spreadClients(server.url, 12, 4);
     const answers = (await Promise.all(
-      clients.map((c) => c.socket.timeout(10_000).emitWithAck("setUsername", "highlander")),
+      clients.map((c) => c.socket.timeout(30_000).emitWithAck("setUsername", "highlander")),
     )) as Array<{ ok: boolean }>;
     const winners = clients.filter((_, i) => answers[i]!.ok);
     expect(winners).toHaveLength(1);
@@ -176,7 +176,7 @@ describe("the seed application on 4 workers (APP=chat)", () => {
     winners[0]!.socket.close();
     const other = losers.find((c) => c.instance !== winners[0]!.instance)!;
     await other.next<[string[]]>("users", (users) => !users.includes("highlander"));
-    expect(await other.socket.timeout(5000).emitWithAck("setUsername", "highlander")).toEqual({ ok: true, username: "highlander" });
+    expect(await other.socket.timeout(30_000).emitWithAck("setUsername", "highlander")).toEqual({ ok: true, username: "highlander" });
     closeAll(clients);
   });
 
@@ -202,7 +202,7 @@ describe("the seed application on 4 workers (APP=chat)", () => {
       ["msg", "not an object"],
     ];
     for (const [event, payload] of cases) {
-      const answer = (await sender!.socket.timeout(5000).emitWithAck(event, payload)) as { ok: boolean; error: string };
+      const answer = (await sender!.socket.timeout(30_000).emitWithAck(event, payload)) as { ok: boolean; error: string };
       expect(answer.ok, `${event} ${JSON.stringify(payload)}`).toBe(false);
       expect(answer.error).toMatch(/username|message/);
     }
@@ -271,7 +271,7 @@ describe("shared state when a worker dies", () => {
     const server = await startServer({ workers: 4, app: "chat" });
     try {
       const clients = await spreadClients(server.url, 8, 4);
-      await Promise.all(clients.map((c, i) => c.socket.timeout(5000).emitWithAck("setUsername", `user${i}`)));
+      await Promise.all(clients.map((c, i) => c.socket.timeout(30_000).emitWithAck("setUsername", `user${i}`)));
       const victimInstance = clients[0]!.instance;
       const victims = clients.filter((c) => c.instance === victimInstance);
       const survivors = clients.filter((c) => c.instance !== victimInstance);
@@ -288,7 +288,7 @@ describe("shared state when a worker dies", () => {
       expect(state.clients).toBe(n);
       expect(state.users.sort()).toEqual(clients.flatMap((c, i) => (victims.includes(c) ? [] : [`user${i}`])).sort());
       // a dead worker's names can be claimed again
-      expect(await survivors[0]!.socket.timeout(5000).emitWithAck("setUsername", victimNames[0])).toEqual({
+      expect(await survivors[0]!.socket.timeout(30_000).emitWithAck("setUsername", victimNames[0])).toEqual({
         ok: true,
         username: victimNames[0],
       });

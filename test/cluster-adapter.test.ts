@@ -68,7 +68,7 @@ describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGIN
     const seen = await done;
     for (const socket of others) expect(seen.get(socket)).toEqual(["hello"]);
     // the sender's own round trip is a barrier for anything sent to it
-    await sender.timeout(5000).emitWithAck("echo", "barrier");
+    await sender.timeout(30_000).emitWithAck("echo", "barrier");
     expect(senderGot).toBe(0);
     sender.off("broadcast");
   });
@@ -77,7 +77,7 @@ describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGIN
     // one member per worker, plus a non-member per worker
     const members = instances.map((i) => groups.get(i)![0]!);
     const outsiders = instances.map((i) => groups.get(i)![1]!);
-    await Promise.all(members.map((s) => s.timeout(5000).emitWithAck("join", "room-a")));
+    await Promise.all(members.map((s) => s.timeout(30_000).emitWithAck("join", "room-a")));
     const outsiderGot: unknown[] = [];
     for (const s of outsiders) s.on("broadcast", (p: unknown) => outsiderGot.push(p));
     const done = collectUntilMarker(members, "end-room");
@@ -85,7 +85,7 @@ describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGIN
     outsiders[2]!.emit("shout", { to: { room: "room-a" }, payload: "end-room" });
     const seen = await done;
     for (const s of members) expect(seen.get(s)).toEqual(["for-room"]);
-    await Promise.all(outsiders.map((s) => s.timeout(5000).emitWithAck("echo", "barrier")));
+    await Promise.all(outsiders.map((s) => s.timeout(30_000).emitWithAck("echo", "barrier")));
     expect(outsiderGot).toEqual([]);
     for (const s of outsiders) s.off("broadcast");
   });
@@ -102,15 +102,15 @@ describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGIN
 
   it("fetchSockets sees the sockets of every worker", async () => {
     const asker = groups.get(instances[0]!)![0]!;
-    const all = (await asker.timeout(10_000).emitWithAck("list", null)) as { ids: string[] };
+    const all = (await asker.timeout(30_000).emitWithAck("list", null)) as { ids: string[] };
     expect(new Set(all.ids)).toEqual(new Set(sockets.map((s) => s.id)));
-    const room = (await asker.timeout(10_000).emitWithAck("list", "room-a")) as { ids: string[] };
+    const room = (await asker.timeout(30_000).emitWithAck("list", "room-a")) as { ids: string[] };
     expect(room.ids).toHaveLength(4);
   });
 
   it("serverSideEmit reaches every other worker and collects their answers", async () => {
     const asker = groups.get(instances[2]!)![0]!;
-    const result = (await asker.timeout(10_000).emitWithAck("poll")) as { instances: string[] };
+    const result = (await asker.timeout(30_000).emitWithAck("poll")) as { instances: string[] };
     const expected = instances.filter((i) => i !== instances[2]);
     expect([...result.instances].sort()).toEqual(expected);
   });
@@ -118,24 +118,24 @@ describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGIN
   it("socketsJoin, socketsLeave and disconnectSockets act on every worker", async () => {
     const asker = groups.get(instances[0]!)![0]!;
     // everyone in room-a joins room-b, cluster-wide
-    await asker.timeout(5000).emitWithAck("manage", { op: "join", room: "room-a", target: "room-b" });
-    let inB = (await asker.timeout(10_000).emitWithAck("list", "room-b")) as { ids: string[] };
+    await asker.timeout(30_000).emitWithAck("manage", { op: "join", room: "room-a", target: "room-b" });
+    let inB = (await asker.timeout(30_000).emitWithAck("list", "room-b")) as { ids: string[] };
     expect(inB.ids).toHaveLength(4);
-    await asker.timeout(5000).emitWithAck("manage", { op: "leave", room: "room-b", target: "room-b" });
-    inB = (await asker.timeout(10_000).emitWithAck("list", "room-b")) as { ids: string[] };
+    await asker.timeout(30_000).emitWithAck("manage", { op: "leave", room: "room-b", target: "room-b" });
+    inB = (await asker.timeout(30_000).emitWithAck("list", "room-b")) as { ids: string[] };
     expect(inB.ids).toHaveLength(0);
     // disconnect the room-a members (one per worker)
     const members = sockets.filter((s) => s.connected);
-    const memberIds = ((await asker.timeout(10_000).emitWithAck("list", "room-a")) as { ids: string[] }).ids;
+    const memberIds = ((await asker.timeout(30_000).emitWithAck("list", "room-a")) as { ids: string[] }).ids;
     const targets = members.filter((s) => memberIds.includes(s.id!));
     const reasons = Promise.all(targets.map((s) => new Promise<string>((r) => s.once("disconnect", r))));
-    await asker.timeout(5000).emitWithAck("manage", { op: "disconnect", room: "room-a" });
+    await asker.timeout(30_000).emitWithAck("manage", { op: "disconnect", room: "room-a" });
     expect(await reasons).toEqual(targets.map(() => "io server disconnect"));
   });
 
   it("a new client after all that still connects and is served", async () => {
     const socket = await connect(server.url);
-    expect(await socket.timeout(5000).emitWithAck("echo", 42)).toBe(42);
+    expect(await socket.timeout(30_000).emitWithAck("echo", 42)).toBe(42);
     socket.close();
   });
 });

@@ -15,10 +15,10 @@ describe("debugging", () => {
       const client = await chatClient(server.url);
       client.socket.emit("clientEvent", "debug me");
       const text = () => server.stderr.join("");
-      await eventually(() => /socket\.io:socket/.test(text()) && /\bengine\b/.test(text()), 10_000, "debug output");
+      await eventually(() => /socket\.io:socket/.test(text()) && /\bengine\b/.test(text()), 30_000, "debug output");
       expect(text()).toMatch(/socket\.io:socket .*(join|emitting|got packet)/);
-      if (engine === "uws") await eventually(() => /runtime:uws/.test(text()), 10_000, "runtime debug output");
-      else await eventually(() => /runtime:node/.test(text()), 10_000, "runtime debug output");
+      if (engine === "uws") await eventually(() => /runtime:uws/.test(text()), 30_000, "runtime debug output");
+      else await eventually(() => /runtime:node/.test(text()), 30_000, "runtime debug output");
       client.socket.close();
     } finally {
       expect(await server.stop()).toBe(0);

@@ -64,7 +64,7 @@ describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
     expect(await server.stop()).toBe(0);
   });
 
-  it(`${INPUTS_PER_ENGINE} malformed inputs: no worker dies, well-behaved clients keep every message, memory returns`, { timeout: 200_000 }, async () => {
+  it(`${INPUTS_PER_ENGINE} malformed inputs: no worker dies, well-behaved clients keep every message, memory returns`, { timeout: 600_000 }, async () => {
     const pids = server.workerPids().sort();
     const workerIds = server.logs.filter((r) => r.event === "worker-start").map((r) => r.worker as number);
     expect(pids).toHaveLength(2);
@@ -73,7 +73,8 @@ describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
     clients.start();
 
     const fuzz = (total: number, seed: number) =>
-      runFuzz({ port: server.port, families: FAMILIES, total, senders: SENDERS, seed, workerIds, maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE, deadline: Date.now() + 150_000 });
+      // every input is sent, however long it takes (the rate is a figure, printed below)
+      runFuzz({ port: server.port, families: FAMILIES, total, senders: SENDERS, seed, workerIds, maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE, deadline: Infinity });
     // warm-up (code paths compiled, pools filled), then the baseline
     const warmup = await fuzz(5000, SEED - 1);
     const before = await settledMemory(server);

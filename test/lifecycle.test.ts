@@ -39,7 +39,7 @@ describe.each(["uws", "node"] as const)("worker lifecycle, ENGINE=%s", (engine) 
         const info = await whoami(s);
         expect(info.instance).not.toBe(victimInstance);
       }
-      await Promise.all(sockets.map((s) => s.timeout(10_000).emitWithAck("echo", "still here")));
+      await Promise.all(sockets.map((s) => s.timeout(30_000).emitWithAck("echo", "still here")));
       expect(disconnectsOfOthers).toEqual([]);
       const stats = await server.stats();
       expect(stats.workerRestarts).toBe(1);
@@ -64,8 +64,10 @@ describe.each(["uws", "node"] as const)("worker lifecycle, ENGINE=%s", (engine) 
     expect(workerPids).toHaveLength(2);
     const started = Date.now();
     const code = await server.stop();
+    console.log(`SIGTERM drain (${engine}): ${Date.now() - started} ms`);
     expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // every worker drained by itself, within SHUTDOWN_TIMEOUT: the primary killed none
+    expect(server.logs.filter((r) => r.event === "worker-kill")).toEqual([]);
     // "transport close" (not "io server disconnect"): a client reconnects on its own
     expect(new Set(await reasons)).toEqual(new Set(["transport close"]));
     for (const pid of workerPids) expect(isAlive(pid)).toBe(false);
@@ -107,7 +109,7 @@ describe("engine fallback", () => {
       const sockets = await connectMany(server.url, 10);
       const stats = await server.stats();
       expect(stats.workers.map((w) => w.engine)).toEqual(["node", "node"]);
-      expect(await Promise.all(sockets.map((s) => s.timeout(5000).emitWithAck("echo", "fallback")))).toEqual(
+      expect(await Promise.all(sockets.map((s) => s.timeout(30_000).emitWithAck("echo", "fallback")))).toEqual(
         sockets.map(() => "fallback"),
       );
       closeAll(sockets);

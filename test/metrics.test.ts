@@ -20,7 +20,7 @@ async function metrics(server: RunningServer): Promise<Exposition> {
 /** Scrapes until `condition` holds (counters move a little after the clients see the effect). */
 async function metricsWhen(server: RunningServer, condition: (m: Exposition) => boolean, what: string): Promise<Exposition> {
   let last: Exposition | undefined;
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     last = await metrics(server);
     if (condition(last)) return last;
@@ -80,11 +80,11 @@ describe.each(["uws", "node"] as const)("GET /metrics, ENGINE=%s, 2 workers", (e
       await Promise.all(defaults.map((s) => upgraded(s)));
       const received = sockets.map((s) => record(s, "broadcast"));
       for (const socket of sockets) {
-        for (let i = 0; i < 3; i++) await socket.timeout(10_000).emitWithAck("echo", i);
+        for (let i = 0; i < 3; i++) await socket.timeout(30_000).emitWithAck("echo", i);
       }
       sockets[0]!.emit("shout", { to: "all", payload: "hello" });
       sockets[25]!.emit("shout", { to: "others", payload: "hello" });
-      await eventually(() => received.every((r, i) => r.length === (i === 25 ? 1 : 2)), 10_000, "broadcasts");
+      await eventually(() => received.every((r, i) => r.length === (i === 25 ? 1 : 2)), 30_000, "broadcasts");
 
       const delta = (m: Exposition, name: string) =>
         total(m, name, { namespace: "/" }) - total(before, name, { namespace: "/" });
@@ -148,7 +148,7 @@ describe.each(["uws", "node"] as const)("GET /metrics, ENGINE=%s, 2 workers", (e
     try {
       const got = sockets.map((s) => record(s, "broadcast"));
       sockets[0]!.emit("shout", { to: "all", payload: "offset" });
-      await eventually(() => got.every((g) => g.length === 1), 10_000, "a broadcast");
+      await eventually(() => got.every((g) => g.length === 1), 30_000, "a broadcast");
       // cut every connection; the clients reconnect (to any worker) and ask to recover
       const reconnected = sockets.map((s) => new Promise<void>((resolve) => s.once("connect", () => resolve())));
       for (const socket of sockets) socket.io.engine.close();
@@ -192,7 +192,7 @@ describe("an application's own prom-client metrics", () => {
   it("are in /metrics per worker, and one clashing with a runtime metric is left out", async () => {
     const sockets = await connectMany(server.url, 10, WS_ONLY);
     try {
-      for (const socket of sockets) await socket.timeout(10_000).emitWithAck("greet");
+      for (const socket of sockets) await socket.timeout(30_000).emitWithAck("greet");
       const m = await metrics(server);
       expect(m.types.get("app_greetings_total")).toBe("counter");
       expect(new Set(select(m, "app_greetings_total").map((s) => s.labels.worker))).toEqual(new Set(["1", "2"]));

@@ -35,7 +35,7 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       }
       // half of them in a room: room broadcasts must follow them through recovery
       const inRoom = receivers.filter((_, i) => i % 2 === 0);
-      await Promise.all(inRoom.map((r) => r.socket.timeout(5000).emitWithAck("join", "odd-room")));
+      await Promise.all(inRoom.map((r) => r.socket.timeout(30_000).emitWithAck("join", "odd-room")));
       const groups = await byInstance([...sockets, sender]);
       const senderInstance = [...groups.entries()].find(([, members]) => members.includes(sender))![0];
 
@@ -43,25 +43,25 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       const stream = startNumberedStream(sender, "odd-room", 10);
       const { acked, roomAcked } = stream;
 
-      await eventually(() => acked.length >= 20, 10_000, "the stream to start");
+      await eventually(() => acked.length >= 20, 30_000, "the stream to start");
       // 1. SIGKILL a worker that is not the sender's
       const victim = [...groups.keys()].find((instance) => instance !== senderInstance)!;
       const victimPid = server.logs.find((r) => r.event === "worker-start" && `worker-${r.worker}` === victim)!.pid as number;
       process.kill(victimPid, "SIGKILL");
       await server.waitForLog((r) => r.event === "worker-start" && (r.worker as number) > 4);
-      await eventually(() => receivers.every((r) => r.socket.connected), 15_000, "reconnections after the kill");
+      await eventually(() => receivers.every((r) => r.socket.connected), 30_000, "reconnections after the kill");
       const afterKill = acked.length;
-      await eventually(() => acked.length >= afterKill + 20, 10_000, "the stream to go on");
+      await eventually(() => acked.length >= afterKill + 20, 30_000, "the stream to go on");
       // 2. rolling restart of every worker
       server.child.kill("SIGHUP");
       await server.waitForLog((r) => r.event === "rolling-restart-done", 60_000);
-      await eventually(() => receivers.every((r) => r.socket.connected) && sender.connected, 15_000, "reconnections");
+      await eventually(() => receivers.every((r) => r.socket.connected) && sender.connected, 30_000, "reconnections");
       const afterRoll = acked.length;
-      await eventually(() => acked.length >= afterRoll + 20, 10_000, "the stream to go on");
+      await eventually(() => acked.length >= afterRoll + 20, 30_000, "the stream to go on");
       await stream.stop();
       // everything acked has been delivered: wait for the last acked number everywhere
       const last = acked[acked.length - 1]!;
-      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number");
+      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 30_000, "the last number");
 
       for (const r of receivers) {
         // exactly once, in order
@@ -76,7 +76,7 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       expect(receivers.every((r) => r.recoveries >= 1)).toBe(true);
       // the room followed its members
       const lastRoom = roomAcked[roomAcked.length - 1]!;
-      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 10_000, "the last room number");
+      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 30_000, "the last room number");
       for (const r of receivers) {
         if (inRoom.includes(r)) {
           expect(roomAcked.filter((n) => !r.roomNumbers.includes(n))).toEqual([]);

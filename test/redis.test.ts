@@ -60,28 +60,28 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       sockets.push(...(await connectMany(b.url, 4)), ...(await connectMany(b.url, 4, WS_ONLY)));
       const seen = sockets.map((s) => record<[{ n: number }, string]>(s, "broadcast"));
       for (const [i, sender] of [sockets[0]!, sockets[12]!].entries()) {
-        await sender.timeout(5000).emitWithAck("shout", { to: "all", payload: { n: i } });
+        await sender.timeout(30_000).emitWithAck("shout", { to: "all", payload: { n: i } });
       }
-      await sockets[8]!.timeout(5000).emitWithAck("shout", { to: "others", payload: { n: 2 } });
-      await eventually(() => seen.every((s, i) => s.length === (i === 8 ? 2 : 3)), 10_000, "every broadcast");
+      await sockets[8]!.timeout(30_000).emitWithAck("shout", { to: "others", payload: { n: 2 } });
+      await eventually(() => seen.every((s, i) => s.length === (i === 8 ? 2 : 3)), 30_000, "every broadcast");
       await new Promise((r) => setTimeout(r, 300)); // no duplicate arrives late
       seen.forEach((s, i) => expect(s.map(([p]) => p.n), `client ${i}`).toEqual(i === 8 ? [0, 1] : [0, 1, 2]));
 
       // rooms: members on both instances
       const members = [sockets[1]!, sockets[5]!, sockets[9]!, sockets[13]!];
-      await Promise.all(members.map((s) => s.timeout(5000).emitWithAck("join", "blue")));
-      await sockets[2]!.timeout(5000).emitWithAck("shout", { to: { room: "blue" }, payload: { n: 3 } });
-      await eventually(() => members.every((s) => seen[sockets.indexOf(s)]!.some(([p]) => p.n === 3)), 10_000, "room broadcast");
+      await Promise.all(members.map((s) => s.timeout(30_000).emitWithAck("join", "blue")));
+      await sockets[2]!.timeout(30_000).emitWithAck("shout", { to: { room: "blue" }, payload: { n: 3 } });
+      await eventually(() => members.every((s) => seen[sockets.indexOf(s)]!.some(([p]) => p.n === 3)), 30_000, "room broadcast");
       await new Promise((r) => setTimeout(r, 300));
       seen.forEach((s, i) => expect(s.filter(([p]) => p.n === 3).length).toBe(members.includes(sockets[i]!) ? 1 : 0));
 
       // fetchSockets (list) and serverSideEmit (poll), from either side
       for (const asker of [sockets[0]!, sockets[15]!]) {
-        const all = (await asker.timeout(10_000).emitWithAck("list", null)) as { ids: string[] };
+        const all = (await asker.timeout(30_000).emitWithAck("list", null)) as { ids: string[] };
         expect(all.ids.sort()).toEqual(sockets.map((s) => s.id!).sort());
-        const blue = (await asker.timeout(10_000).emitWithAck("list", "blue")) as { ids: string[] };
+        const blue = (await asker.timeout(30_000).emitWithAck("list", "blue")) as { ids: string[] };
         expect(blue.ids.sort()).toEqual(members.map((s) => s.id!).sort());
-        const poll = (await asker.timeout(10_000).emitWithAck("poll")) as { instances: string[] };
+        const poll = (await asker.timeout(30_000).emitWithAck("poll")) as { instances: string[] };
         expect(poll.instances).toHaveLength(3); // every other worker of both instances
       }
     } finally {
@@ -101,18 +101,18 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       for (let round = 0; round < 3; round++) {
         const contenders = [onA[round]!, onB[round]!];
         const answers = (await Promise.all(
-          contenders.map((c, i) => c.socket.timeout(10_000).emitWithAck("setUsername", i === 0 ? `Ann${round}` : `ann${round}`)),
+          contenders.map((c, i) => c.socket.timeout(30_000).emitWithAck("setUsername", i === 0 ? `Ann${round}` : `ann${round}`)),
         )) as Array<{ ok: boolean }>;
         expect(answers.filter((x) => x.ok)).toHaveLength(1);
         // (with connection state recovery, a socket's own events go through the adapter: they may follow the ack)
         const events = () => contenders.flatMap((c) => [...c.all("userSet"), ...c.all("userExists")]);
-        await eventually(() => events().length >= 2, 5000, "userSet and userExists");
+        await eventually(() => events().length >= 2, 30_000, "userSet and userExists");
         await new Promise((r) => setTimeout(r, 200));
         expect(contenders.flatMap((c) => c.all("userSet"))).toHaveLength(1);
         expect(contenders.flatMap((c) => c.all("userExists"))).toHaveLength(1);
       }
       for (const asker of [onA[0]!, onB[2]!]) {
-        const online = (await asker.socket.timeout(10_000).emitWithAck("whoIsOnline")) as { ok: boolean; users: string[]; clients: number };
+        const online = (await asker.socket.timeout(30_000).emitWithAck("whoIsOnline")) as { ok: boolean; users: string[]; clients: number };
         expect(online.clients).toBe(6);
         expect(online.users).toHaveLength(3);
       }
@@ -121,10 +121,10 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const name = winner.all<[{ username: string }]>("userSet")[0]![0].username;
       const other = (onA.includes(winner) ? onB : onA)[2]!;
       winner.socket.close();
-      await eventually(() => other.all<[{ description: string }]>("broadcast").some(([d]) => d.description === "5 clients connected!"), 10_000, "count 5");
+      await eventually(() => other.all<[{ description: string }]>("broadcast").some(([d]) => d.description === "5 clients connected!"), 30_000, "count 5");
       // the name is released by its own disconnect handler, independently of the count
-      await eventually(() => !other.all<[string[]]>("users").at(-1)![0].includes(name), 10_000, "the name released");
-      const retry = (await other.socket.timeout(10_000).emitWithAck("setUsername", name)) as { ok: boolean };
+      await eventually(() => !other.all<[string[]]>("users").at(-1)![0].includes(name), 30_000, "the name released");
+      const retry = (await other.socket.timeout(30_000).emitWithAck("setUsername", name)) as { ok: boolean };
       expect(retry.ok).toBe(true);
     } finally {
       closeAll(clients.map((c) => c.socket));
@@ -146,7 +146,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       });
       sockets.push(client);
       const id = client.id;
-      await client.timeout(5000).emitWithAck("join", "green");
+      await client.timeout(30_000).emitWithAck("join", "green");
       const numbers: number[] = [];
       client.on("broadcast", (p: { n?: number }) => typeof p?.n === "number" && numbers.push(p.n));
       // which instance serves it: the one with a session
@@ -155,9 +155,9 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       expect(await sessions(second)).toBe(0);
       const sender = await connect(second.url, WS_ONLY);
       sockets.push(sender);
-      const shout = (n: number, to: unknown = "all") => sender.timeout(5000).emitWithAck("shout", { to, payload: { n } });
+      const shout = (n: number, to: unknown = "all") => sender.timeout(30_000).emitWithAck("shout", { to, payload: { n } });
       await shout(1);
-      await eventually(() => numbers.includes(1), 5000, "the first broadcast");
+      await eventually(() => numbers.includes(1), 30_000, "the first broadcast");
 
       // the first instance stops (SIGTERM: drains); while the client is away, the second broadcasts
       const reasons: string[] = [];
@@ -166,13 +166,13 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       expect(await first.stop()).toBe(0);
       await sent;
       expect(reasons).toEqual(["transport close"]);
-      await eventually(() => client.connected, 15_000, "the reconnection");
+      await eventually(() => client.connected, 30_000, "the reconnection");
       expect(client.recovered).toBe(true);
       expect(client.id).toBe(id);
       expect(await sessions(second)).toBeGreaterThan(0);
       await shout(7);
       await shout(101, { room: "green" }); // still in its room
-      await eventually(() => numbers.includes(7) && numbers.includes(101), 5000, "broadcasts after recovery");
+      await eventually(() => numbers.includes(7) && numbers.includes(101), 30_000, "broadcasts after recovery");
       await new Promise((r) => setTimeout(r, 300));
       expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 100, 7, 101]);
     } finally {
@@ -203,7 +203,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       // every session is where its cookie says: each polling request of a session reached its machine
       const sessions = async (s: RunningServer) => (await s.stats()).workers.reduce((n, w) => n + w.sessions, 0);
       expect([await sessions(a), await sessions(b)]).toEqual([onM1.length, onM2.length]);
-      for (const c of clients) expect(((await c.timeout(5000).emitWithAck("whoami")) as { transport: string }).transport).toBe("websocket");
+      for (const c of clients) expect(((await c.timeout(30_000).emitWithAck("whoami")) as { transport: string }).transport).toBe("websocket");
 
       // the instance of client 0 stops (SIGTERM: drains); the other broadcasts while its clients are away
       const mover = clients[0]!;
@@ -211,14 +211,14 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const ids = new Map(moving.map((c) => [c, c.id]));
       const recovered = new Set<Socket>();
       for (const c of moving) c.on("connect", () => c.recovered && recovered.add(c));
-      await mover.timeout(5000).emitWithAck("join", "green");
+      await mover.timeout(30_000).emitWithAck("join", "green");
       const numbers: number[] = [];
       mover.on("broadcast", (p: { n?: number }) => typeof p?.n === "number" && numbers.push(p.n));
       const sender = await connect(second.url, WS_ONLY);
       sockets.push(sender);
-      const shout = (n: number, to: unknown = "all") => sender.timeout(5000).emitWithAck("shout", { to, payload: { n } });
+      const shout = (n: number, to: unknown = "all") => sender.timeout(30_000).emitWithAck("shout", { to, payload: { n } });
       await shout(1);
-      await eventually(() => numbers.includes(1), 5000, "the first broadcast");
+      await eventually(() => numbers.includes(1), 30_000, "the first broadcast");
       const sent = whileAway(mover, shout);
       expect(await first.stop()).toBe(0);
       await sent;
@@ -227,7 +227,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       expect(await sessions(second)).toBe(7); // the six clients and the sender
       await shout(7);
       await shout(101, { room: "green" }); // still in its room
-      await eventually(() => numbers.includes(7) && numbers.includes(101), 5000, "broadcasts after recovery");
+      await eventually(() => numbers.includes(7) && numbers.includes(101), 30_000, "broadcasts after recovery");
       await new Promise((r) => setTimeout(r, 300));
       expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 100, 7, 101]);
 
@@ -235,7 +235,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       // health checks marked it down; before, the request is retried and redispatched, or rarely 503)
       const [dead, live] = first === a ? ["m1", "m2"] : ["m2", "m1"];
       expect(machineOf(mover)).toBe(live);
-      await eventually(() => haproxy.output.join("").includes(`Server machines/${dead} is DOWN`), 10_000, "HAProxy to mark the machine down");
+      await eventually(() => haproxy.output.join("").includes(`Server machines/${dead} is DOWN`), 30_000, "HAProxy to mark the machine down");
       const handshake = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie: `SERVERID=${dead}` } });
       expect(handshake.status, `${handshake.status} ${JSON.stringify([...handshake.headers])} ${await handshake.clone().text()} ${haproxy.output.join("")}`).toBe(200);
       expect(handshake.headers.get("set-cookie") ?? "").toContain(`SERVERID=${live}`);
@@ -267,7 +267,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
         r.socket.on("connect", () => (r.socket.recovered ? r.recoveries++ : r.fresh++));
       }
       const inRoom = receivers.filter((_, i) => i % 2 === 0);
-      await Promise.all(inRoom.map((r) => r.socket.timeout(5000).emitWithAck("join", "odd-room")));
+      await Promise.all(inRoom.map((r) => r.socket.timeout(30_000).emitWithAck("join", "odd-room")));
       const groups = await byInstance(onA);
 
       // the stream, from B: a numbered broadcast every 2 ms or so (every 5th also to the room), acked
@@ -300,7 +300,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
           /* already gone */
         }
       }
-      await eventually(() => a.child.signalCode !== null && pids.every((pid) => !alive(pid)), 10_000, "instance A to be gone");
+      await eventually(() => a.child.signalCode !== null && pids.every((pid) => !alive(pid)), 30_000, "instance A to be gone");
       await advance("the stream to go on while A is down (B keeps broadcasting)");
       a = await startServer({ workers: 2, app: "echo", port: a.port, env });
       running.push(a);
@@ -309,9 +309,9 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
 
       await stream.stop();
       const last = acked[acked.length - 1]!;
-      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 15_000, "the last number everywhere");
+      await eventually(() => receivers.every((r) => r.numbers.includes(last)), 30_000, "the last number everywhere");
       const lastRoom = roomAcked[roomAcked.length - 1]!;
-      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 15_000, "the last room number");
+      await eventually(() => inRoom.every((r) => r.roomNumbers.includes(lastRoom)), 30_000, "the last room number");
       await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show
 
       for (const r of receivers) {
@@ -350,10 +350,10 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const leaver = await connect(a.url, WS_ONLY);
       const sender = await connect(b.url, WS_ONLY);
       sockets.push(owner, leaver, sender);
-      await owner.timeout(5000).emitWithAck("join", "kept");
+      await owner.timeout(30_000).emitWithAck("join", "kept");
       const got = record(owner, "broadcast");
-      await sender.timeout(5000).emitWithAck("shout", { to: "all", payload: { n: 1 } });
-      await eventually(() => got.length === 1 && session(owner).offset !== undefined && session(leaver).offset !== undefined, 5000, "an offset");
+      await sender.timeout(30_000).emitWithAck("shout", { to: "all", payload: { n: 1 } });
+      await eventually(() => got.length === 1 && session(owner).offset !== undefined && session(leaver).offset !== undefined, 30_000, "an offset");
       const stolen = session(owner);
       const ownerId = owner.id!;
       expect(stolen.pid).toMatch(/\S/);
@@ -385,7 +385,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       }
 
       // its worker killed: five clients race for it on both instances; exactly one gets it, with its rooms
-      const { instance } = (await owner.timeout(5000).emitWithAck("whoami")) as { instance: string };
+      const { instance } = (await owner.timeout(30_000).emitWithAck("whoami")) as { instance: string };
       const pid = a.logs.find((r) => r.event === "worker-start" && `worker-${r.worker}` === instance)!.pid as number;
       const gone = new Promise((resolve) => owner.once("disconnect", resolve));
       process.kill(pid, "SIGKILL");
@@ -395,7 +395,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const racers = await Promise.all([a.url, b.url, a.url, b.url, a.url].map((url) => connect(url, { ...WS_ONLY, auth: stolen })));
       sockets.push(...racers);
       expect(racers.filter((r) => r.id === ownerId)).toHaveLength(1);
-      const list = (await sender.timeout(5000).emitWithAck("list", "kept")) as { ids: string[] };
+      const list = (await sender.timeout(30_000).emitWithAck("list", "kept")) as { ids: string[] };
       expect(list.ids).toEqual([ownerId]);
     } finally {
       closeAll(sockets);
@@ -411,7 +411,7 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
       const watcher = await chatClient(b.url);
       clients.push(watcher);
       const victim = clients[0]!;
-      expect(((await victim.socket.timeout(5000).emitWithAck("setUsername", "Zoe")) as { ok: boolean }).ok).toBe(true);
+      expect(((await victim.socket.timeout(30_000).emitWithAck("setUsername", "Zoe")) as { ok: boolean }).ok).toBe(true);
       const onVictimWorker = clients.filter((c) => c !== watcher && c.instance === victim.instance).length;
       const workerId = Number(victim.instance.replace("worker-", ""));
       const pid = a.logs.find((r) => r.event === "worker-start" && r.worker === workerId)!.pid as number;
@@ -422,9 +422,9 @@ describe("ADAPTER=redis: two instances on one Redis", () => {
         20_000,
         expected,
       );
-      const users = (await watcher.socket.timeout(5000).emitWithAck("whoIsOnline")) as { users: string[]; clients: number };
+      const users = (await watcher.socket.timeout(30_000).emitWithAck("whoIsOnline")) as { users: string[]; clients: number };
       expect(users).toMatchObject({ users: [], clients: 4 - onVictimWorker });
-      expect(((await watcher.socket.timeout(5000).emitWithAck("setUsername", "zoe")) as { ok: boolean }).ok).toBe(true);
+      expect(((await watcher.socket.timeout(30_000).emitWithAck("setUsername", "zoe")) as { ok: boolean }).ok).toBe(true);
     } finally {
       closeAll(clients.map((c) => c.socket));
       await Promise.all([a.stop(), b.stop()]);

@@ -10,8 +10,12 @@ import { startServer, type RunningServer } from "./helpers/server";
 
 const PING_INTERVAL = 3000;
 const PING_TIMEOUT = 3000;
-/** Slack on every bound: uWS checks its timeouts every 4 s; a loaded 2-core machine adds some. */
-const SLACK_MS = 5000;
+/**
+ * Slack on every bound: uWS checks its timeouts every 4 s, and a busy machine delays timers and
+ * the test's own view of the close. Generous on purpose: a bound says the server closes what it
+ * must close (never "much later"), not how fast; the measured times are printed.
+ */
+const SLACK_MS = 10_000;
 /**
  * The bounds asserted (ms from connect to the server's close):
  * - request headers: uWS's HTTP idle timeout (10 s, not reset by header bytes); the Node engine's

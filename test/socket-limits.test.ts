@@ -28,7 +28,7 @@ function nextEvent<T = unknown>(socket: Socket, event: string, timeoutMs = 10_00
  */
 async function received(socket: Socket): Promise<number> {
   for (;;) {
-    const answer = (await socket.timeout(5000).emitWithAck("received")) as number | Refusal;
+    const answer = (await socket.timeout(30_000).emitWithAck("received")) as number | Refusal;
     if (typeof answer === "number") return answer;
     expect(answer.error).toBe("rate limit exceeded");
     await new Promise((resolve) => setTimeout(resolve, 150)); // one token comes back every 100 ms
@@ -61,7 +61,7 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
   it("answers events over the rate with an error ack; the application never sees them", async () => {
     const socket = await client();
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => socket.timeout(5000).emitWithAck("echo", i) as Promise<{ ok: boolean; error?: string }>),
+      Array.from({ length: 20 }, (_, i) => socket.timeout(30_000).emitWithAck("echo", i) as Promise<{ ok: boolean; error?: string }>),
     );
     expect(answers.filter((a) => a.ok)).toHaveLength(10);
     expect(answers.filter((a) => !a.ok).map((a) => a.error)).toEqual(Array(10).fill("rate limit exceeded"));
@@ -90,11 +90,11 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
 
   it("refuses events over MAX_EVENT_SIZE, JSON or binary, without passing them on", async () => {
     const socket = await client();
-    const big = (await socket.timeout(5000).emitWithAck("echo", "x".repeat(20_000))) as Refusal;
+    const big = (await socket.timeout(30_000).emitWithAck("echo", "x".repeat(20_000))) as Refusal;
     expect(big).toEqual({ ok: false, error: "event too large" });
-    const bin = (await socket.timeout(5000).emitWithAck("echo", Buffer.alloc(6000), Buffer.alloc(6000))) as Refusal;
+    const bin = (await socket.timeout(30_000).emitWithAck("echo", Buffer.alloc(6000), Buffer.alloc(6000))) as Refusal;
     expect(bin).toEqual({ ok: false, error: "event too large" });
-    const small = (await socket.timeout(5000).emitWithAck("echo", Buffer.alloc(4000), "y".repeat(4000))) as { ok: boolean };
+    const small = (await socket.timeout(30_000).emitWithAck("echo", Buffer.alloc(4000), "y".repeat(4000))) as { ok: boolean };
     expect(small.ok).toBe(true);
     expect(await received(socket)).toBe(1);
     // without ack: the error notice
@@ -112,17 +112,17 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
 
   it("limits rooms per socket: join throws RoomLimitError, the ack gets the reason", async () => {
     const socket = await client();
-    expect(await socket.timeout(5000).emitWithAck("join", ["a", "b", "c", "d"])).toEqual({ ok: true, rooms: 5 });
-    expect(await socket.timeout(5000).emitWithAck("join", ["e"])).toEqual({ ok: false, error: "room limit exceeded" });
-    expect(await socket.timeout(5000).emitWithAck("joinCaught", ["e", "f"])).toEqual({
+    expect(await socket.timeout(30_000).emitWithAck("join", ["a", "b", "c", "d"])).toEqual({ ok: true, rooms: 5 });
+    expect(await socket.timeout(30_000).emitWithAck("join", ["e"])).toEqual({ ok: false, error: "room limit exceeded" });
+    expect(await socket.timeout(30_000).emitWithAck("joinCaught", ["e", "f"])).toEqual({
       ok: false,
       code: "ROOM_LIMIT",
       message: "room limit exceeded",
     });
     // already-joined rooms do not count twice
-    expect(await socket.timeout(5000).emitWithAck("join", ["a", "d"])).toEqual({ ok: true, rooms: 5 });
+    expect(await socket.timeout(30_000).emitWithAck("join", ["a", "d"])).toEqual({ ok: true, rooms: 5 });
     // a server-side socketsJoin skips the sockets at their limit, never throws
-    expect(await socket.timeout(5000).emitWithAck("socketsJoin", ["g"])).toEqual({ ok: true, rooms: 5 });
+    expect(await socket.timeout(30_000).emitWithAck("socketsJoin", ["g"])).toEqual({ ok: true, rooms: 5 });
     await server.waitForLog((r) => r.event === "room-limit");
   });
 
@@ -130,8 +130,8 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
     const socket = await client();
     const bystander = await client();
     const pids = server.workerPids();
-    expect(await socket.timeout(5000).emitWithAck("boom")).toEqual({ ok: false, error: "internal error" });
-    expect(await socket.timeout(5000).emitWithAck("reject")).toEqual({ ok: false, error: "internal error" });
+    expect(await socket.timeout(30_000).emitWithAck("boom")).toEqual({ ok: false, error: "internal error" });
+    expect(await socket.timeout(30_000).emitWithAck("reject")).toEqual({ ok: false, error: "internal error" });
     socket.emit("boom");
     socket.emit("reject");
     socket.emit("error" as never, "an event named error, nobody listens");
@@ -144,8 +144,8 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
       expect((record.err as { message: string }).message).toMatch(/boom|rejected/);
     }
     // the same socket and the others go on
-    expect(await socket.timeout(5000).emitWithAck("echo", 1)).toMatchObject({ ok: true });
-    expect(await bystander.timeout(5000).emitWithAck("echo", 2)).toMatchObject({ ok: true });
+    expect(await socket.timeout(30_000).emitWithAck("echo", 1)).toMatchObject({ ok: true });
+    expect(await bystander.timeout(30_000).emitWithAck("echo", 2)).toMatchObject({ ok: true });
     expect(socket.connected && bystander.connected).toBe(true);
     expect(server.workerPids()).toEqual(pids);
     expect(server.logs.filter((r) => r.event === "worker-exit")).toEqual([]);
@@ -168,7 +168,7 @@ describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => 
     for (const fail of ["connection-throw", "connection-reject"]) {
       const socket = await connect(`${server.url}/faulty`, { ...WS_ONLY, auth: { fail } });
       clients.push(socket);
-      expect(await socket.timeout(5000).emitWithAck("ping")).toBe("pong");
+      expect(await socket.timeout(30_000).emitWithAck("ping")).toBe("pong");
     }
     for (const message of ["middleware threw", "middleware rejected", "connection listener threw", "connection listener rejected"]) {
       const record = await server.waitForLog((r) => r.event === "handler-error" && (r.err as { message?: string })?.message === message);
@@ -288,7 +288,7 @@ describe.each(ENGINES)("slow consumers (%s)", (engine) => {
     clients.push(healthy);
     // recovery resumes from the last broadcast the client got: it needs one
     const hello = nextEvent(slow, "hello");
-    await slow.timeout(5000).emitWithAck("hello");
+    await slow.timeout(30_000).emitWithAck("hello");
     await hello;
     const everything = collect(slow, COUNT);
     const raw = (slow.io.engine.transport as unknown as { ws: WebSocket }).ws;

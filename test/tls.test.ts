@@ -55,7 +55,7 @@ function plainRequest(port: number): Promise<string> {
   });
 }
 
-const secureOf = (socket: Socket) => socket.timeout(10_000).emitWithAck("secure") as Promise<Secure>;
+const secureOf = (socket: Socket) => socket.timeout(30_000).emitWithAck("secure") as Promise<Secure>;
 
 describe.each(["uws", "node"] as const)("TLS (ENGINE=%s, WORKERS=2)", (engine) => {
   let server: RunningServer;
@@ -83,9 +83,9 @@ describe.each(["uws", "node"] as const)("TLS (ENGINE=%s, WORKERS=2)", (engine) =
       // one sender on each worker
       const senders = instances.map((instance) => sockets[seen.findIndex((s) => s.instance === instance)]!);
       await Promise.all(
-        senders.map((sender, i) => sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: `from-${i}` })),
+        senders.map((sender, i) => sender.timeout(30_000).emitWithAck("shout", { to: "all", payload: `from-${i}` })),
       );
-      await eventually(() => received.every((list) => list.length >= 2), 10_000, "both broadcasts everywhere");
+      await eventually(() => received.every((list) => list.length >= 2), 30_000, "both broadcasts everywhere");
       for (const list of received) expect(list.map(([payload]) => payload).sort()).toEqual(["from-0", "from-1"]);
     } finally {
       closeAll(sockets);

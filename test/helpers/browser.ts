@@ -81,7 +81,7 @@ export async function openPage(context: BrowserContext, url: string): Promise<Wa
 }
 
 /** Waits until the chat page is connected and knows its worker; returns the worker (`worker-<id>`). */
-export async function chatReady(page: Page, timeoutMs = 15_000): Promise<string> {
+export async function chatReady(page: Page, timeoutMs = 30_000): Promise<string> {
   await page.locator('#state[data-state="connected"], #state[data-state="reconnected"]').waitFor({ timeout: timeoutMs });
   await page.locator("body[data-instance]").waitFor({ state: "attached", timeout: timeoutMs });
   return (await page.locator("body").getAttribute("data-instance")) ?? "";
@@ -103,7 +103,7 @@ export async function sendMessage(page: Page, text: string): Promise<void> {
 }
 
 /** The user and text of the first message in `#messages` whose text is exactly `text` (waits for it). */
-export async function messageShown(page: Page, text: string, timeoutMs = 10_000): Promise<{ user: string; text: string }> {
+export async function messageShown(page: Page, text: string, timeoutMs = 30_000): Promise<{ user: string; text: string }> {
   const item = page
     .locator("#messages li.message")
     .filter({ has: page.locator(".text", { hasText: text }) })

@@ -73,7 +73,7 @@ export function chatClient(url: string, options: ClientOptions = {}, timeoutMs =
       // `serverInfo` is an event of the main namespace only
       if (new URL(url).pathname !== "/") return resolve(client);
       socket
-        .timeout(10_000)
+        .timeout(30_000)
         .emitWithAck("serverInfo")
         .then((info: { instance: string }) => {
           client.instance = info.instance;

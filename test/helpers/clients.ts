@@ -38,7 +38,7 @@ export async function connectMany(url: string, count: number, options: ClientOpt
 }
 
 /** Resolves once the client's transport is WebSocket. */
-export function upgraded(socket: Socket, timeoutMs = 10_000): Promise<void> {
+export function upgraded(socket: Socket, timeoutMs = 30_000): Promise<void> {
   const engine = socket.io.engine;
   if (engine.transport.name === "websocket") return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -57,7 +57,7 @@ export interface WhoAmI {
 }
 
 export function whoami(socket: Socket): Promise<WhoAmI> {
-  return socket.timeout(10_000).emitWithAck("whoami") as Promise<WhoAmI>;
+  return socket.timeout(30_000).emitWithAck("whoami") as Promise<WhoAmI>;
 }
 
 /** Records every `event` a socket receives. */
@@ -68,7 +68,7 @@ export function record<T = unknown[]>(socket: Socket, event: string): T[] {
 }
 
 /** Polls `condition` until true (for counts that arrive as events), failing after `timeoutMs`. */
-export async function eventually(condition: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function eventually(condition: () => boolean, timeoutMs = 30_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -22,10 +22,10 @@ export function startNumberedStream(sender: Socket, room: string, pauseMs: numbe
   const loop = (async () => {
     for (let n = 1; running; n++) {
       try {
-        await sender.timeout(10_000).emitWithAck("shout", { to: "all", payload: { n } });
+        await sender.timeout(30_000).emitWithAck("shout", { to: "all", payload: { n } });
         acked.push(n);
         if (n % 5 === 0) {
-          await sender.timeout(10_000).emitWithAck("shout", { to: { room }, payload: { room: n } });
+          await sender.timeout(30_000).emitWithAck("shout", { to: { room }, payload: { room: n } });
           roomAcked.push(n);
         }
       } catch {

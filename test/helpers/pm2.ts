@@ -133,7 +133,7 @@ export function createPm2(appEnv: Record<string, string>): Pm2 {
       }));
     },
     logs,
-    async waitForLog(predicate, timeoutMs = 15_000) {
+    async waitForLog(predicate, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = logs().find(predicate);

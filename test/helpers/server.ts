@@ -114,7 +114,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-  const waitForLog = (predicate: (r: LogRecord) => boolean, timeoutMs = 15_000) => {
+  const waitForLog = (predicate: (r: LogRecord) => boolean, timeoutMs = 30_000) => {
     const seen = logs.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise<LogRecord>((resolve, reject) => {
@@ -145,7 +145,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       const response = await fetch(`http://127.0.0.1:${port}/stats`);
       return (await response.json()) as ClusterStatsView;
     },
-    async stop(timeoutMs = 15_000) {
+    async stop(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const pids = server.workerPids();
       child.kill("SIGTERM");

@@ -14,14 +14,20 @@ export interface Chatter {
   freshSessions: number;
   /** When continuity was lost first (ms since epoch), if ever. */
   lostAt?: number;
+  /** Times the socket was disconnected. */
+  disconnections: number;
 }
 
-/** A message a chatter sent: acked, or not (the ack timed out: it may or may not have gone out). */
+/** socket.io-client's rejection of an ack that was pending when its socket was disconnected. */
+export const DISCONNECTED = "socket has been disconnected";
+
+/** A message a chatter sent: acked, or not (`failure` says why: it may or may not have gone out). */
 export interface Sent {
   id: string;
   room: string;
   acked: boolean;
   at: number;
+  failure?: string;
 }
 
 export function connectChatter(url: string, index: number, room: string, websocketOnly: boolean): Promise<Chatter> {
@@ -32,7 +38,8 @@ export function connectChatter(url: string, index: number, room: string, websock
     reconnectionDelayMax: 2000,
     timeout: 20_000,
   });
-  const chatter: Chatter = { index, room, socket, firstId: "", received: new Map(), recoveries: 0, freshSessions: 0 };
+  const chatter: Chatter = { index, room, socket, firstId: "", received: new Map(), recoveries: 0, freshSessions: 0, disconnections: 0 };
+  socket.on("disconnect", () => chatter.disconnections++);
   socket.on("broadcast", (payload: { m?: string }) => {
     if (typeof payload?.m === "string") chatter.received.set(payload.m, (chatter.received.get(payload.m) ?? 0) + 1);
   });

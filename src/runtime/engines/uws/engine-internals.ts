@@ -10,8 +10,6 @@ export interface EngineTransport extends EventEmitter {
   discarded: boolean;
   /** Set while a polling POST body is being received. */
   dataReq?: unknown;
-  maxHttpBufferSize?: number;
-  httpCompression?: unknown;
   send(packets: Array<{ type: string; data?: unknown }>): void;
   discard(): void;
 }

@@ -78,9 +78,8 @@ export function attachSession(
   snapshot: SessionSnapshot,
 ): EngineSocket {
   const req = snapshot.request;
+  // engine.io (6.6.13+) gives the transport its options (body size, compression, body timeout)
   const transport = engine.createTransport("polling", req);
-  transport.maxHttpBufferSize = engine.opts.maxHttpBufferSize;
-  transport.httpCompression = engine.opts.httpCompression;
   const socket = new Socket(snapshot.sid, engine as never, transport as never, req as never, snapshot.protocol) as unknown as EngineSocket;
   // the constructor queued a second `open` packet: the client already has the first one
   socket.writeBuffer.length = 0;
