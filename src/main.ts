@@ -2,8 +2,8 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config/env";
 import { applicationProblem } from "./app/registry";
 import { tlsProblem } from "./config/tls-check";
-import { runPrimary } from "./runtime/primary/primary";
-import { runWorker } from "./runtime/worker/worker";
+import { runPrimary } from "./runtime/primary";
+import { runWorker } from "./runtime/worker";
 
 function configOrExit(): Config {
   try {

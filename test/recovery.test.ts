@@ -1,4 +1,4 @@
-import type { Socket } from "socket.io-client";
+import { Manager, type Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { byInstance, closeAll, connect, connectMany, eventually, WS_ONLY } from "./helpers/clients";
 import { startNumberedStream } from "./helpers/numbered-stream";
@@ -90,6 +90,30 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       const code = await server.stop();
       if (code !== 0) console.log("LOGS", JSON.stringify(server.logs.filter((r) => r.level >= 40 || r.role === "primary").slice(-12)), server.stderr.join("").slice(-2000));
       expect(code).toBe(0);
+    }
+  });
+
+  it("two namespaces of one client restored at the same moment each get their own session back", async () => {
+    // the tutorial page's shape: one connection, namespaces `/` and `/my-namespace`. When its worker
+    // dies, both namespaces ask the primary for their session at once, from the same new worker.
+    const server = await startServer({ workers: 1, engine, app: "chat" });
+    const manager = new Manager(server.url, { ...WS_ONLY, ...reconnecting });
+    const main = manager.socket("/");
+    const other = manager.socket("/my-namespace");
+    try {
+      await eventually(() => main.connected && other.connected, 30_000, "both namespaces connected");
+      const before = { main: main.id, other: other.id };
+      expect(before.main).not.toBe(before.other);
+      const [worker] = server.workerPids();
+      process.kill(worker!, "SIGKILL");
+      await eventually(() => !main.connected, 30_000, "the disconnection");
+      await eventually(() => main.connected && other.connected, 30_000, "both namespaces back");
+      expect({ main: main.id, other: other.id }).toEqual(before);
+      expect({ main: main.recovered, other: other.recovered }).toEqual({ main: true, other: true });
+    } finally {
+      main.close();
+      other.close();
+      expect(await server.stop()).toBe(0);
     }
   });
 });

@@ -3,7 +3,8 @@
  * counters. Every operation is atomic across the cluster. What a process claims or counts is
  * leased to it: when it dies, its claims are released and its counter contributions withdrawn.
  *
- * Implementations: `ipc/` (held by the primary, one machine); Redis when running on several.
+ * Implementations: `runtime/backends/cluster/` (held by the primary, one machine) and
+ * `runtime/backends/redis/` (in Redis, for several machines).
  */
 export interface SharedState {
   /**
@@ -33,3 +34,15 @@ export interface StateChange {
   spaces: string[];
   counters: string[];
 }
+
+/** A shared-state operation, as a backend that serves several processes receives it. */
+export type StateOperation =
+  | { op: "claim"; space: string; key: string; holder: string }
+  | { op: "release"; space: string; key: string; holder: string }
+  | { op: "keys"; space: string }
+  | { op: "add"; name: string; delta: number }
+  | { op: "value"; name: string }
+  | { op: "next"; name: string };
+
+/** What a {@link StateOperation} answers. */
+export type StateResult = boolean | number | string[];

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
-import type { ClusterStats } from "../../src/runtime/ipc";
-import type { WorkerStats } from "../../src/runtime/stats";
+import type { ClusterStats } from "../../src/runtime/metrics/report";
+import type { WorkerStats } from "../../src/runtime/metrics/report";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const MAIN = path.join(ROOT, "dist", "main.js");

@@ -1,10 +1,40 @@
+import type { Worker } from "node:cluster";
 import type { BaseServer, ServerOptions as EngineOptions } from "engine.io";
 import type { Server, ServerOptions } from "socket.io";
 import type { Config } from "../../config/env";
 import type { Logger } from "../../log/logger";
+import type { Admission } from "../admission/worker";
 import type { HttpRoutes } from "../http/routes";
+import type { PrimaryChannel } from "../ipc/primary";
+import type { WorkerChannel } from "../ipc/worker";
+import type { SocketPipeline } from "../sockets/pipeline";
 
-/** What a worker gives an engine adapter. */
+/**
+ * An engine: Socket.IO on one kind of HTTP server, with sticky sessions across workers. `uws`
+ * (`./uws/`) and `node` (`./node/`) implement it; everything above the engines only sees these
+ * interfaces. Like the other subsystems, an engine has a primary half and a worker half.
+ */
+export interface Engine {
+  readonly name: "uws" | "node";
+  /** The primary's half (the Node engine's connection router); rejects when the port cannot be bound. */
+  primary(context: EnginePrimaryContext): Promise<EnginePrimary>;
+  /** The worker's half: the HTTP server, the Socket.IO server on it, sticky routing. */
+  worker(context: EngineContext): RunningEngine;
+}
+
+export interface EnginePrimaryContext {
+  config: Config;
+  channel: PrimaryChannel;
+  /** Workers that listen and take connections now. */
+  readyWorkers: () => Worker[];
+}
+
+export interface EnginePrimary {
+  /** Stops taking connections (the primary is stopping). */
+  close(): void;
+}
+
+/** What a worker gives its engine. */
 export interface EngineContext {
   config: Config;
   log: Logger;
@@ -12,17 +42,20 @@ export interface EngineContext {
   workerId: number;
   /** Folder the primary created for this cluster's private sockets. */
   runtimeDir: string;
+  /** The IPC channel to the primary (the Node engine receives its connections through it). */
+  channel: WorkerChannel;
   routes: HttpRoutes;
+  /** Origin allowlist, client address and per-address limits, for the engine's `verify()`. */
+  admission: Admission;
   /** Options for the Socket.IO server (heartbeat, CORS, adapter, …). */
   serverOptions: Partial<ServerOptions>;
 }
 
-/**
- * A Socket.IO server on one kind of HTTP server, with sticky sessions across workers.
- * `uws` and `node` implement it; everything above the engine only sees this.
- */
+/** A worker's running engine. */
 export interface RunningEngine {
   readonly io: Server;
+  /** Registers the engine's own socket hooks (called once the pipeline exists, before the application). */
+  useHooks(pipeline: SocketPipeline): void;
   /** A plain Engine.IO server at `path` (same port, same sticky routing). */
   createEngineServer(path: string, options: Partial<EngineOptions>): BaseServer;
   /** Starts listening; resolves once connections are accepted, rejects if the port cannot be bound. */
@@ -39,7 +72,33 @@ export interface RunningEngine {
   close(): void;
 }
 
-export interface EngineAdapter {
-  readonly name: "uws" | "node";
-  create(context: EngineContext): RunningEngine;
+/**
+ * The engine named `name`. Its halves are loaded on demand: the uWS engine's worker loads a native
+ * binary that the primary, and the Node engine, must not need.
+ */
+export function loadEngine(name: Config["engine"]): Engine {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (name === "uws") {
+    return {
+      name,
+      // every worker listens on the port itself (SO_REUSEPORT): the primary has nothing to run
+      primary: () => Promise.resolve({ close() {} }),
+      worker: (context) => (require("./uws/worker") as typeof import("./uws/worker")).startUwsWorker(context),
+    };
+  }
+  return {
+    name,
+    primary: (context) => (require("./node/primary") as typeof import("./node/primary")).startConnectionRouter(context),
+    worker: (context) => (require("./node/worker") as typeof import("./node/worker")).startNodeWorker(context),
+  };
+}
+
+/**
+ * The engine the cluster runs: `ENGINE`, unless it is `uws` and uWebSockets.js cannot load here
+ * (then `node`, and `reason` says why).
+ */
+export function selectEngine(configured: Config["engine"]): { engine: Config["engine"]; reason?: string } {
+  if (configured !== "uws") return { engine: configured };
+  const reason = (require("./uws/primary") as typeof import("./uws/primary")).uwsUnavailableReason();
+  return reason ? { engine: "node", reason } : { engine: "uws" };
 }

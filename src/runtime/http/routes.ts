@@ -17,8 +17,8 @@ export interface HttpRoutesOptions {
   publicDir: string;
   /** `false` while the worker drains: `/readyz` answers 503. */
   isReady: () => boolean;
-  /** JSON for `GET /stats` (routing counters of every worker). */
-  stats: () => Promise<unknown>;
+  /** `GET /stats` (every worker's counters, `src/runtime/metrics/`). */
+  stats: () => Promise<HttpAnswer>;
   /** `GET /metrics` (Prometheus text of every process, `src/runtime/metrics/`); unset: no such route. */
   metrics?: () => Promise<HttpAnswer>;
   /** Folder served under `/admin-ui/` (the Socket.IO admin UI's files); unset: no such route. */
@@ -66,6 +66,12 @@ export class HttpRoutes {
 
   constructor(private readonly options: HttpRoutesOptions) {}
 
+  /** Whether `url` names one of the official client's files (`/socket.io/socket.io.js`, …). */
+  isClientFile(url: string): boolean {
+    const pathname = url.split("?")[0] ?? "";
+    return pathname.startsWith("/socket.io/") && CLIENT_FILES.has(pathname.slice("/socket.io/".length));
+  }
+
   async handle(method: string, url: string, ifNoneMatch: string): Promise<HttpAnswer> {
     const pathname = url.split("?")[0] ?? "/";
     if (method !== "GET" && method !== "HEAD") return text(405, "method not allowed\n");
@@ -75,11 +81,7 @@ export class HttpRoutes {
       case "/readyz":
         return this.options.isReady() ? text(200, "ready\n") : text(503, "draining\n");
       case "/stats":
-        return {
-          status: 200,
-          headers: { "content-type": "application/json", "cache-control": "no-store" },
-          body: JSON.stringify(await this.options.stats()),
-        };
+        return this.options.stats();
       case "/metrics":
         if (this.options.metrics) return this.options.metrics();
         break;

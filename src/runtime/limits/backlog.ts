@@ -1,23 +1,11 @@
 import createDebug from "debug";
-import type { EventEmitter } from "node:events";
-import type { Server, Socket } from "socket.io";
-import type { SocketLimits } from "./installed";
-import { limitCounters } from "./limit-counters";
+import type { Server } from "socket.io";
+import { engineSocketOf, transportBacklog, UWS_TOPIC_SEPARATOR, type EngineSocket } from "../sockets/internals";
+import { limitCounters } from "./counters";
+import type { SocketLimits } from "./worker";
 
 const debug = createDebug("runtime:limits:backlog");
 
-/** The parts of an engine.io socket and transport (both engines) the watch reads. */
-interface WatchedTransport {
-  readonly name: string;
-  /** uWS: its WebSocket (`getBufferedAmount()`); Node: a `ws` WebSocket (`bufferedAmount`). */
-  socket?: { getBufferedAmount?: () => number; bufferedAmount?: number; close?: () => void; terminate?: () => void };
-}
-interface WatchedConn extends EventEmitter {
-  readonly id: string;
-  readonly readyState: string;
-  transport: WatchedTransport;
-  onClose(reason: string, description?: Error): void;
-}
 interface ConnState {
   /** Bytes of the packets in the session's write buffer (a polling session waiting for its next GET). */
   pending: number;
@@ -29,20 +17,6 @@ interface ConnState {
   cut: boolean;
 }
 
-/** Bytes one transport holds for its client: a WebSocket's buffered amount; 0 for polling. */
-export function transportBacklog(transport: WatchedTransport): number {
-  const socket = transport.name === "websocket" ? transport.socket : undefined;
-  if (!socket) return 0;
-  if (typeof socket.getBufferedAmount === "function") {
-    try {
-      return socket.getBufferedAmount();
-    } catch {
-      return 0; // a uWS WebSocket already closed
-    }
-  }
-  return typeof socket.bufferedAmount === "number" ? socket.bufferedAmount : 0;
-}
-
 function packetBytes(packet: { data?: unknown }): number {
   const data = packet.data;
   if (typeof data === "string") return data.length;
@@ -52,9 +26,6 @@ function packetBytes(packet: { data?: unknown }): number {
 
 /** How long a slow consumer's WebSocket may take to read what was queued before its close frame (ms). */
 const CUT_GRACE_MS = 3000;
-
-/** Separator of uWS topics in Socket.IO's uWS adapter: `<namespace>\x1f<room>`. */
-const TOPIC_SEPARATOR = "\x1f";
 
 const watches = new WeakMap<Server, BacklogWatch>();
 
@@ -72,7 +43,7 @@ export function backlogWatchOf(io: Server): BacklogWatch | undefined {
  * state recovery the client reconnects and gets what it missed.
  */
 export class BacklogWatch {
-  private readonly states = new WeakMap<WatchedConn, ConnState>();
+  private readonly states = new WeakMap<EngineSocket, ConnState>();
   private readonly topics = new Set<string>();
   private sweepQueued = false;
 
@@ -81,16 +52,12 @@ export class BacklogWatch {
     private readonly limits: SocketLimits,
   ) {
     watches.set(io, this);
-    const watchNamespace = (nsp: ReturnType<Server["of"]>) => nsp.on("connection", (socket: Socket) => this.watch(socket.conn as unknown as WatchedConn));
-    for (const nsp of io._nsps.values()) watchNamespace(nsp);
-    io.on("new_namespace", watchNamespace);
   }
 
   /** Watches one Engine.IO session (once, whatever the number of its namespaces). */
-  watch(conn: WatchedConn): void {
+  watch(conn: EngineSocket): void {
     if (this.states.has(conn)) return;
-    const writeBuffer = (conn as unknown as { writeBuffer?: Array<{ data?: unknown }> }).writeBuffer ?? [];
-    const queued = writeBuffer.reduce((sum, packet) => sum + packetBytes(packet), 0);
+    const queued = (conn.writeBuffer ?? []).reduce((sum, packet) => sum + packetBytes(packet), 0);
     const state: ConnState = { pending: queued, allowance: queued + transportBacklog(conn.transport), cut: false };
     this.states.set(conn, state);
     conn.on("packetCreate", (packet: { data?: unknown }) => {
@@ -114,13 +81,14 @@ export class BacklogWatch {
   private sweep(): void {
     this.sweepQueued = false;
     for (const topic of this.topics) {
-      const cut = topic.indexOf(TOPIC_SEPARATOR);
+      const cut = topic.indexOf(UWS_TOPIC_SEPARATOR);
       const nsp = this.io._nsps.get(cut < 0 ? topic : topic.slice(0, cut));
       if (!nsp) continue;
       const ids = cut < 0 ? nsp.sockets.keys() : nsp.adapter.rooms.get(topic.slice(cut + 1))?.values();
       if (!ids) continue;
       for (const id of ids) {
-        const conn = nsp.sockets.get(id)?.conn as unknown as WatchedConn | undefined;
+        const socket = nsp.sockets.get(id);
+        const conn = socket && engineSocketOf(socket);
         const state = conn && this.states.get(conn);
         if (conn && state) this.check(conn, state);
       }
@@ -128,14 +96,14 @@ export class BacklogWatch {
     this.topics.clear();
   }
 
-  private check(conn: WatchedConn, state: ConnState): void {
+  private check(conn: EngineSocket, state: ConnState): void {
     if (state.cut) return;
     const backlog = state.pending + transportBacklog(conn.transport);
     if (state.allowance > 0 && backlog <= this.limits.maxBacklog) state.allowance = 0;
     if (backlog > this.limits.maxBacklog + state.allowance) this.cut(conn, state, backlog);
   }
 
-  private cut(conn: WatchedConn, state: ConnState, backlog: number): void {
+  private cut(conn: EngineSocket, state: ConnState, backlog: number): void {
     state.cut = true;
     state.pending = 0;
     limitCounters.slowConsumerDisconnects++;

@@ -1,24 +1,10 @@
 import createDebug from "debug";
-import type { Server } from "socket.io";
+import type { DecoderInternals, DecoderLike, ParserLike } from "../sockets/internals";
 
 const debug = createDebug("runtime:limits:size");
 
 /** Where a decoded packet carries its size on the wire, in bytes (all its messages together). */
 export const EVENT_SIZE = Symbol("runtime:limits:event-size");
-
-interface DecoderLike {
-  add(chunk: unknown): void;
-  on(event: "decoded", fn: (packet: unknown) => void): unknown;
-}
-interface Reconstructor {
-  reconPack?: { attachments?: number };
-  buffers?: unknown[];
-}
-type DecoderClass = new (...args: never[]) => DecoderLike;
-interface ParserLike {
-  Encoder: unknown;
-  Decoder: DecoderClass;
-}
 
 /** Bytes of one Engine.IO message: a string's UTF-8 length (only computed when it matters), or a buffer's. */
 export function messageBytes(chunk: unknown, limit: number): number {
@@ -53,7 +39,7 @@ export function sizedParser(parser: ParserLike, hardLimit: number): ParserLike {
     }
     /** Whether the binary message being added completes the packet (socket.io-parser's reconstructor). */
     private completes(): boolean {
-      const recon = (this as unknown as { reconstructor?: Reconstructor | null }).reconstructor;
+      const recon = (this as unknown as DecoderInternals).reconstructor;
       if (!recon) return true;
       return (recon.buffers?.length ?? 0) + 1 >= (recon.reconPack?.attachments ?? 0);
     }
@@ -72,11 +58,5 @@ export function sizedParser(parser: ParserLike, hardLimit: number): ParserLike {
       }
     }
   }
-  return { ...parser, Decoder: SizedDecoder as unknown as DecoderClass };
-}
-
-/** Makes `io` decode with {@link sizedParser} (for clients that connect from now on). */
-export function measureEventSizes(io: Server, hardLimit: number): void {
-  const internals = io as unknown as { _parser: ParserLike };
-  internals._parser = sizedParser(internals._parser, hardLimit);
+  return { ...parser, Decoder: SizedDecoder as unknown as ParserLike["Decoder"] };
 }

@@ -1,5 +1,5 @@
 import { AggregatorRegistry } from "prom-client";
-import type { MetricFamily, ProcessMetrics } from "./messages";
+import type { MetricFamily, ProcessMetrics } from "./report";
 
 /** `Content-Type` of {@link renderCluster}'s text (Prometheus exposition format 0.0.4). */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

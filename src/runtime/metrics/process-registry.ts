@@ -1,6 +1,6 @@
 import createDebug from "debug";
-import { collectDefaultMetrics, Gauge, register as globalRegistry, Registry } from "prom-client";
-import type { MetricFamily, ProcessMetrics } from "./messages";
+import { collectDefaultMetrics, Counter, Gauge, register as globalRegistry, Registry } from "prom-client";
+import type { MetricFamily, ProcessMetrics } from "./report";
 
 const debug = createDebug("runtime:metrics:registry");
 
@@ -65,4 +65,20 @@ export class ProcessRegistry {
       values: family.values.map((value) => ({ ...value, labels: { worker, ...value.labels } })),
     }));
   }
+}
+
+/**
+ * A counter whose value is read from a plain number at scrape time: the code that counts only
+ * increments a field, nothing touches prom-client on the hot path.
+ */
+export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { Server, type ServerOptions } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { SocketPipeline } from "../sockets/pipeline";
 import { MAX_NAMESPACE_LABELS, OTHER_NAMESPACES, SocketIoInstrumentation } from "./socketio-instrumentation";
 
 interface Harness {
@@ -17,7 +18,7 @@ async function start(options: Partial<ServerOptions> = {}): Promise<Harness> {
   const httpServer = http.createServer();
   const io = new Server(httpServer, options);
   const registry = new Registry();
-  new SocketIoInstrumentation(io, registry);
+  new SocketIoInstrumentation(io, new SocketPipeline(io), registry);
   await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   const { port } = httpServer.address() as AddressInfo;
   return {

@@ -1,6 +1,7 @@
 import createDebug from "debug";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { Socket, type Namespace, type Server } from "socket.io";
+import type { Namespace, Server, Socket } from "socket.io";
+import type { SocketPipeline } from "../sockets/pipeline";
 
 const debug = createDebug("runtime:metrics:socketio");
 
@@ -22,21 +23,10 @@ interface NamespaceCounters {
   broadcasts: number;
 }
 
-type EmitFunction = (this: Socket, ...args: unknown[]) => boolean;
-type AdapterLike = Namespace["adapter"] & { [wrapped]?: true };
-const wrapped = Symbol("runtime:metrics:broadcast-counted");
-
-/**
- * Non-zero while a `socket.emit` runs. With connection state recovery on, Socket.IO sends a
- * single socket's event through the adapter's `broadcast` (to the socket's own room, so that the
- * packet gets an offset): that is an event sent, not a broadcast.
- */
-let socketEmitDepth = 0;
-
 /**
  * Counts what Socket.IO does on this worker, for every namespace, without the application's
  * help: connections, disconnections, connection state recoveries (`socket.recovered`), events
- * received (`socket.onAny`), events emitted to one socket (`socket.emit`), broadcasts started here
+ * received (the pipeline's `event` hook: those the limits let through), events emitted to one socket (`socket.emit`), broadcasts started here
  * (the namespace adapter's `broadcast` / `broadcastWithAck`, counted once per operation, whatever
  * the number of recipients: with uWS, broadcasts go through `app.publish` and are never seen per
  * socket), and, at scrape time, the connected sockets per namespace and transport.
@@ -49,10 +39,22 @@ export class SocketIoInstrumentation {
 
   constructor(
     private readonly io: Server,
+    pipeline: SocketPipeline,
     registry: Registry,
   ) {
-    for (const nsp of io._nsps.values()) this.watch(nsp);
-    io.on("new_namespace", (nsp) => this.watch(nsp));
+    pipeline
+      .add("namespace", (nsp) => this.watch(nsp))
+      .add("connection", (socket) => this.connected(socket))
+      .add("event", (socket) => {
+        this.of(socket.nsp).eventsReceived++;
+        return true;
+      })
+      .add("emit", (socket) => {
+        this.of(socket.nsp).eventsSent++;
+      })
+      .add("broadcast", (nsp) => {
+        this.of(nsp).broadcasts++;
+      });
     this.register(registry);
   }
 
@@ -71,25 +73,19 @@ export class SocketIoInstrumentation {
     const counters = this.countersFor(nsp.name);
     this.ofNamespace.set(nsp, counters);
     debug("instrumenting namespace %s (label %s)", nsp.name, counters.label);
-    // one set of listeners per namespace, shared by its sockets: nothing allocated per event
-    const onEvent = () => {
-      counters.eventsReceived++;
-    };
-    const onDisconnect = () => {
+  }
+
+  private of(nsp: Namespace): NamespaceCounters {
+    return this.ofNamespace.get(nsp) ?? this.countersFor(nsp.name);
+  }
+
+  private connected(socket: Socket): void {
+    const counters = this.of(socket.nsp);
+    counters.connections++;
+    if (socket.recovered) counters.recoveries++;
+    socket.on("disconnect", () => {
       counters.disconnections++;
-    };
-    const countedEmit = countingEmit(counters, Socket.prototype.emit as EmitFunction);
-    nsp.on("connection", (socket: Socket) => {
-      counters.connections++;
-      if (socket.recovered) counters.recoveries++;
-      socket.onAny(onEvent);
-      socket.on("disconnect", onDisconnect);
-      // an emit someone installed on this very socket before us is kept (and counted)
-      socket.emit = (
-        Object.prototype.hasOwnProperty.call(socket, "emit") ? countingEmit(counters, socket.emit as EmitFunction) : countedEmit
-      ) as Socket["emit"];
     });
-    countBroadcasts(nsp.adapter as AdapterLike, counters);
   }
 
   private register(registry: Registry): void {
@@ -152,44 +148,4 @@ export class SocketIoInstrumentation {
       },
     });
   }
-}
-
-function countingEmit(counters: NamespaceCounters, emit: EmitFunction): EmitFunction {
-  return function (this: Socket, ...args: unknown[]) {
-    socketEmitDepth++;
-    try {
-      const result = emit.apply(this, args);
-      counters.eventsSent++;
-      return result;
-    } finally {
-      socketEmitDepth--;
-    }
-  };
-}
-
-/**
- * Counts the broadcasts that start at this namespace's adapter. The cluster adapter delivers
- * other workers' broadcasts through its parent class's method, not through the instance's, so
- * each broadcast is counted once, on the worker where it started.
- */
-function countBroadcasts(adapter: AdapterLike, counters: NamespaceCounters): void {
-  if (adapter[wrapped]) return;
-  adapter[wrapped] = true;
-  // resolved at call time: Socket.IO's uWS patch replaces Adapter.prototype.broadcast at start
-  const own = (name: "broadcast" | "broadcastWithAck") =>
-    Object.prototype.hasOwnProperty.call(adapter, name) ? adapter[name] : undefined;
-  const ownBroadcast = own("broadcast") as Namespace["adapter"]["broadcast"] | undefined;
-  const ownBroadcastWithAck = own("broadcastWithAck") as Namespace["adapter"]["broadcastWithAck"] | undefined;
-  const proto = Object.getPrototypeOf(adapter) as Namespace["adapter"];
-  adapter.broadcast = function (this: Namespace["adapter"], ...args: Parameters<Namespace["adapter"]["broadcast"]>) {
-    if (socketEmitDepth === 0) counters.broadcasts++;
-    return (ownBroadcast ?? proto.broadcast).apply(this, args);
-  };
-  adapter.broadcastWithAck = function (
-    this: Namespace["adapter"],
-    ...args: Parameters<Namespace["adapter"]["broadcastWithAck"]>
-  ) {
-    if (socketEmitDepth === 0) counters.broadcasts++;
-    return (ownBroadcastWithAck ?? proto.broadcastWithAck).apply(this, args);
-  };
 }

@@ -1,5 +1,5 @@
 import createDebug from "debug";
-import type { EnginePayload, EngineSocket } from "./engine-internals";
+import type { EnginePayload, EngineSocket } from "../../sockets/internals";
 
 const debug = createDebug("runtime:uws:gate");
 

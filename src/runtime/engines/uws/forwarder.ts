@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import type { OutgoingHttpHeaders } from "node:http";
-import { stats } from "../../stats";
+import { routingCounters } from "../routing-counters";
 import { HOPS_HEADER, REMOTE_ADDRESS_HEADER, headerOf, type CapturedRequest } from "./request-capture";
 import type { GuardedResponse } from "./response-guard";
 import { privateRequest, WorkerUnreachableError } from "./private-channel";
@@ -52,8 +52,8 @@ export async function forwardRequest(
 
   const controller = new AbortController();
   res.onAborted(() => controller.abort());
-  stats.forwardedRequests++;
-  stats.relayedFrames += countPackets(request.body);
+  routingCounters.forwardedRequests++;
+  routingCounters.relayedFrames += countPackets(request.body);
   debug("forward %s %s?%s to %s", request.method, request.url, request.query, socketPath);
   try {
     const answer = await privateRequest(
@@ -68,7 +68,7 @@ export async function forwardRequest(
       controller.signal,
     );
     if (res.aborted) return true;
-    if (request.method === "GET" && answer.status === 200) stats.relayedFrames += countPackets(answer.body);
+    if (request.method === "GET" && answer.status === 200) routingCounters.relayedFrames += countPackets(answer.body);
     res.cork(() => {
       res.writeStatus(`${answer.status} ${answer.statusMessage}`);
       for (const [key, value] of Object.entries(answer.headers)) {

@@ -1,7 +1,7 @@
 import createDebug from "debug";
 import { Socket } from "engine.io";
 import type { ConnectionGate } from "./connection-gate";
-import type { EnginePayload, EngineRequestLike, EngineServer, EngineSocket } from "./engine-internals";
+import type { EnginePayload, EngineRequestLike, EngineServerInternals, EngineSocket } from "../../sockets/internals";
 
 const debug = createDebug("runtime:uws:transfer");
 
@@ -20,7 +20,7 @@ export interface SessionSnapshot {
  * answered with a noop and the session is dropped without a close reaching the client.
  * Returns `undefined` (nothing changed) when the session cannot move.
  */
-export function detachSession(engine: EngineServer, gate: ConnectionGate, sid: string): SessionSnapshot | undefined {
+export function detachSession(engine: EngineServerInternals, gate: ConnectionGate, sid: string): SessionSnapshot | undefined {
   const socket = Object.hasOwn(engine.clients, sid) ? engine.clients[sid] : undefined;
   if (!socket) {
     debug("refuse to move %s: no such session here", sid);
@@ -73,7 +73,7 @@ export function detachSession(engine: EngineServer, gate: ConnectionGate, sid: s
  * pending request, held back by the gate until its upgrade completes.
  */
 export function attachSession(
-  engine: EngineServer & { emit(event: string, ...args: unknown[]): boolean },
+  engine: EngineServerInternals,
   gate: ConnectionGate,
   snapshot: SessionSnapshot,
 ): EngineSocket {

@@ -1,9 +1,10 @@
 import { uServer, type ErrorCallback, type ServerOptions } from "engine.io";
 import type { IncomingMessage } from "node:http";
-import type { Admission, AdmittedSession } from "../../admission/admission";
-import { admitUwsHandshake, refuseOnUws, type UwsEngineRequest } from "../../admission/uws-hook";
+import type { Admission, AdmittedSession } from "../../admission/worker";
+import { refusalBody, refusalHeaders, type Refusal } from "../../admission/refusal";
+import { upgradeWindowFor } from "../../../config/env";
 import { ConnectionGate } from "./connection-gate";
-import type { EngineServer, EngineSocket } from "./engine-internals";
+import type { EngineServerInternals, EngineSocket } from "../../sockets/internals";
 import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
 import { closeUpgrade } from "./upgrade-refusal";
@@ -17,7 +18,28 @@ export interface StickyPeer {
   movedAway(sid: string): boolean;
 }
 
-type VerifiedRequest = IncomingMessage & { _query: Record<string, string>; [RAW_RESPONSE]?: GuardedResponse };
+/** A request as engine.io's uWS server made it (`prepare()`), when `verify()` gets it. */
+type VerifiedRequest = Omit<IncomingMessage, "headers"> & {
+  headers: Record<string, string | undefined>;
+  _query: Record<string, string>;
+  /** The (guarded) uWS response, for polling requests and upgrades alike. */
+  res?: GuardedResponse;
+  [RAW_RESPONSE]?: GuardedResponse;
+};
+
+/** What engine.io's uWS server keeps of the client connection (`prepare()`): its address. */
+const peerOf = (req: VerifiedRequest) => req.connection as unknown as { remoteAddress: string };
+
+/** Answers a refused polling request or WebSocket upgrade (instead of upgrading); corked. */
+function refuse(req: VerifiedRequest, refusal: Refusal): void {
+  const res = req.res;
+  if (!res || res.aborted) return;
+  res.cork(() => {
+    res.writeStatus(`${refusal.status} ${refusal.statusText}`);
+    for (const [key, value] of Object.entries(refusalHeaders(refusal))) res.writeHeader(key, value);
+    res.end(refusalBody(refusal));
+  });
+}
 
 /** Where the router leaves the guarded uWS response on an upgrade request. */
 export const RAW_RESPONSE = Symbol("rawResponse");
@@ -42,18 +64,19 @@ export class StickyUServer extends uServer {
     private readonly peer: StickyPeer,
     upgradeWindowMs: number,
     /** Origin allowlist, client address and per-address limits (`src/runtime/admission/`). */
-    private readonly admission?: Admission,
+    private readonly admission: Admission,
   ) {
     super(opts);
-    // the window must end before the first heartbeat is due
-    this.upgradeWindowMs = Math.min(upgradeWindowMs, Math.floor(this.internals.opts.pingInterval * 0.66));
+    // the window must end before the first heartbeat is due: `loadConfig` fits UPGRADE_WINDOW to
+    // PING_INTERVAL; an application's own Socket.IO options may set a shorter pingInterval
+    this.upgradeWindowMs = upgradeWindowFor({ upgradeWindow: upgradeWindowMs }, this.internals.opts.pingInterval);
     this.path = this._computePath(opts);
     this.gate = new ConnectionGate(this.upgradeWindowMs, (socket) => super.emit("connection", socket));
   }
 
   /** engine.io's internals, typed. */
-  get internals(): EngineServer & { emit(event: string, ...args: unknown[]): boolean } {
-    return this as unknown as EngineServer & { emit(event: string, ...args: unknown[]): boolean };
+  get internals(): EngineServerInternals {
+    return this as unknown as EngineServerInternals;
   }
 
   override generateId(): string {
@@ -66,12 +89,12 @@ export class StickyUServer extends uServer {
 
   /** A session that moved here from another worker (see `session-transfer.ts`). */
   adopted(socket: EngineSocket): EngineSocket {
-    this.admission?.adopted(socket as unknown as AdmittedSession);
+    this.admission.adopted(socket as unknown as AdmittedSession);
     return socket;
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "connection") this.admission?.opened(args[0] as AdmittedSession);
+    if (event === "connection") this.admission.opened(args[0] as AdmittedSession);
     if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
       this.gate.hold(args[0] as EngineSocket);
       return true;
@@ -87,16 +110,30 @@ export class StickyUServer extends uServer {
     );
   }
 
-  protected override verify(req: VerifiedRequest, upgrade: boolean, fn: ErrorCallback): void | boolean {
-    const refused = this.admission?.checkOrigin(req.headers.origin);
-    if (refused) return refuseOnUws(req as unknown as UwsEngineRequest, refused);
+  protected override verify(engineRequest: Parameters<uServer["verify"]>[0], upgrade: boolean, fn: ErrorCallback): void | boolean {
+    const req = engineRequest as unknown as VerifiedRequest;
+    const refused = this.admission.checkOrigin(req.headers.origin);
+    if (refused) return refuse(req, refused);
     const sid = req._query.sid;
-    if (!sid && this.admission) {
-      return admitUwsHandshake(this.admission, req as unknown as UwsEngineRequest, fn, (callback) =>
-        super.verify(req as never, upgrade, callback),
+    if (!sid) {
+      return this.admission.handshake(
+        { peer: peerOf(req).remoteAddress, forwardedFor: req.headers["x-forwarded-for"], carrier: req },
+        fn,
+        (callback) => super.verify(req as never, upgrade, callback),
+        {
+          refuse: (refusal) => refuse(req, refusal),
+          resume: (proceed) => {
+            const res = req.res;
+            if (res && !res.aborted) res.cork(proceed);
+          },
+          // the session (and a snapshot of it, should it move to another worker) takes it from here
+          setAddress: (address) => {
+            peerOf(req).remoteAddress = address;
+          },
+        },
       );
     }
-    if (!upgrade || !sid) return super.verify(req as never, upgrade, fn);
+    if (!upgrade) return super.verify(req as never, upgrade, fn);
     if (this.hasSession(sid)) {
       const session = this.internals.clients[sid]!;
       // a second WebSocket for a session that has (or is getting) one: accept, then close it

@@ -1,9 +1,8 @@
 import createDebug from "debug";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocketBehavior } from "uWebSockets.js";
-import { stats } from "../../stats";
+import { routingCounters } from "../routing-counters";
 import { forwardRequest } from "./forwarder";
-import { callPeer, servePeerCall } from "./peer-calls";
-import { privateSocketPath } from "./private-channel";
+import { callPeer, privateSocketPath, servePeerCall } from "./private-channel";
 import {
   captureRequest,
   headerOf,
@@ -214,8 +213,8 @@ export class StickyRouter implements StickyPeer {
     } finally {
       const waiters = this.pending.get(sid) ?? [];
       this.pending.delete(sid);
-      if (moved) stats.takeovers++;
-      else stats.takeoversRefused++;
+      if (moved) routingCounters.takeovers++;
+      else routingCounters.takeoversRefused++;
       for (const resume of waiters) resume();
     }
     return moved;
@@ -234,7 +233,7 @@ export class StickyRouter implements StickyPeer {
       return;
     }
     this.moved.set(snapshot.sid, { workerId: to as number, expires: Date.now() + this.options.movedTtlMs });
-    stats.handovers++;
+    routingCounters.handovers++;
     res.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
   }
 

@@ -1,0 +1,36 @@
+import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter";
+import cluster from "node:cluster";
+import type { Config } from "../../../config/env";
+import type { PrimaryChannel } from "../../ipc/primary";
+import { RecoveryLog } from "./recovery-log";
+import { StateStore } from "./state-store";
+
+/**
+ * The cluster backend's primary half, the hub of one machine: `@socket.io/cluster-adapter`'s relay
+ * of broadcasts and requests between workers, the shared state (`state:operation`, released when
+ * a worker exits), and, with `RECOVERY_WINDOW` > 0, the recovery log (`recovery:*`).
+ */
+export function startClusterPrimary({ config, channel }: { config: Config; channel: PrimaryChannel }): void {
+  setupClusterAdapter();
+
+  const state = new StateStore();
+  channel.handle("state:operation", (worker, operation) => state.apply(worker.id, operation));
+  channel.onWorkerExit((workerId) => {
+    const change = state.releaseWorker(workerId);
+    if (change.spaces.length + change.counters.length > 0) channel.broadcast("state:released", { change }, workerId);
+  });
+
+  if (config.recoveryWindow === 0) return;
+  const log = new RecoveryLog({
+    maxDisconnectionDuration: config.recoveryWindow,
+    maxPackets: config.recoveryMaxPackets,
+    workerConnected: (id) => cluster.workers?.[id]?.isConnected() === true,
+    deliver: (nsp, packet, opts) => channel.broadcast("recovery:deliver", { nsp, packet, opts }),
+  });
+  channel.on("recovery:broadcast", (_worker, { nsp, packet, opts }) => log.broadcast(nsp, packet, opts));
+  channel.on("recovery:session", (worker, { nsp, session }) => log.connected(worker.id, nsp, session));
+  channel.on("recovery:persist", (worker, { nsp, session }) => log.disconnected(worker.id, nsp, session));
+  channel.on("recovery:forget", (_worker, { nsp, sid }) => log.forget(nsp, sid));
+  channel.handle("recovery:restore", (_worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset));
+  channel.onWorkerExit((workerId) => log.workerDied(workerId));
+}

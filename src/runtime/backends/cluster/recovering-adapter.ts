@@ -1,0 +1,133 @@
+import { NodeClusterAdapter } from "@socket.io/cluster-adapter";
+import createDebug from "debug";
+import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId } from "socket.io-adapter";
+import type { WorkerChannel } from "../../ipc/worker";
+import { namespaceSocket, recoveryEnabled } from "../../sockets/internals";
+import { fromWire, reaches, toWire, type WireOptions, type WirePacket } from "../rooms";
+
+const debug = createDebug("runtime:recovery");
+
+/** Longest a worker waits for the primary to restore a session (ms); then the client starts afresh. */
+const RESTORE_TIMEOUT_MS = 5000;
+const EVENT = 2;
+
+interface Packet {
+  type: number;
+  data: unknown[];
+  nsp: string;
+  id?: number;
+}
+
+/**
+ * `@socket.io/cluster-adapter` plus connection state recovery across the cluster (which the
+ * cluster adapter does not implement). Recoverable broadcasts (events without acknowledgement,
+ * not volatile, not local) go through the primary (`./recovery-log.ts`), which stamps each with an
+ * offset, logs it and delivers it to every worker in one order, the sender included; so a
+ * client's offset always marks a prefix of what it was sent. Sessions (id, rooms) are kept by the
+ * primary while connected, so they outlive a worker that dies. Everything else (acks,
+ * `fetchSockets`, `serverSideEmit`, …) is the cluster adapter's.
+ *
+ * Returns the adapter class for `new Server({ adapter })` (Socket.IO makes one per namespace);
+ * every namespace's adapter talks to the primary through `channel`.
+ */
+export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClusterAdapter {
+  /** The adapters of this process by namespace name, for the primary's deliveries. */
+  const byNamespace = new Map<string, RecoveringClusterAdapter>();
+  channel.on("recovery:deliver", ({ nsp, packet, opts }) => byNamespace.get(nsp)?.deliver(packet, opts));
+
+  class RecoveringClusterAdapter extends NodeClusterAdapter {
+    /** Sessions restored here whose socket is not connected yet → broadcasts they must still get. */
+    private readonly catchingUp = new Map<SocketId, { rooms: Room[]; packets: unknown[][] }>();
+
+    constructor(nsp: ConstructorParameters<typeof NodeClusterAdapter>[0]) {
+      super(nsp);
+      byNamespace.set(this.nsp.name, this);
+      this.nsp.on("connection", (socket: { id: string; packet(packet: Packet): void }) => this.caughtUp(socket));
+    }
+
+    private get recovery(): boolean {
+      return recoveryEnabled(this.nsp.server);
+    }
+
+    private recoverable(packet: Packet, opts: BroadcastOptions): boolean {
+      return this.recovery && packet.type === EVENT && packet.id === undefined && !opts.flags?.volatile && !opts.flags?.local;
+    }
+
+    override broadcast(packet: Packet, opts: BroadcastOptions): Promise<void> {
+      if (!this.recoverable(packet, opts)) return super.broadcast(packet, opts);
+      channel.notify("recovery:broadcast", { nsp: this.nsp.name, packet: { type: packet.type, data: packet.data, nsp: packet.nsp }, opts: toWire(opts) });
+      return Promise.resolve();
+    }
+
+    /** A logged broadcast, in the primary's order: to the local sockets, and to sessions catching up. */
+    deliver(packet: WirePacket, opts: WireOptions): void {
+      for (const pending of this.catchingUp.values()) {
+        if (reaches(pending.rooms.map(String), opts)) pending.packets.push(packet.data);
+      }
+      Adapter.prototype.broadcast.call(this, packet, fromWire(opts));
+    }
+
+    override addAll(id: SocketId, rooms: Set<Room>): void {
+      super.addAll(id, rooms);
+      this.track(id);
+    }
+
+    override del(id: SocketId, room: Room): void {
+      super.del(id, room);
+      this.track(id);
+    }
+
+    override delAll(id: SocketId): void {
+      super.delAll(id);
+      if (this.recovery) channel.notify("recovery:forget", { nsp: this.nsp.name, sid: id });
+    }
+
+    /** Tells the primary the session's rooms, so that it outlives this worker. */
+    private track(id: SocketId): void {
+      if (!this.recovery) return;
+      const pid = namespaceSocket(this.nsp, id)?.pid;
+      const rooms = this.sids.get(id);
+      if (!pid || !rooms) return;
+      channel.notify("recovery:session", { nsp: this.nsp.name, session: { sid: id, pid, rooms: [...rooms].map(String) } });
+    }
+
+    override persistSession(session: Session): void {
+      let data: unknown = session.data;
+      try {
+        structuredClone(data);
+      } catch {
+        data = undefined; // not transferable: the session comes back without it
+      }
+      channel.notify("recovery:persist", { nsp: this.nsp.name, session: { ...session, rooms: session.rooms.map(String), data } });
+    }
+
+    // the base class declares Promise<Session>, but Socket.IO expects null for "nothing to restore"
+    override restoreSession(pid: string, offset: string): Promise<Session> {
+      return channel.request(
+        "recovery:restore",
+        { nsp: this.nsp.name, pid, offset },
+        {
+          timeoutMs: RESTORE_TIMEOUT_MS,
+          fallback: () => null,
+          // from the answer on (before the next delivery is handled) until the socket connects,
+          // the broadcasts it must get are kept for it
+          onAnswer: (session) => {
+            if (!session) return;
+            this.catchingUp.set(session.sid, { rooms: session.rooms, packets: [] });
+            setTimeout(() => this.catchingUp.delete(session.sid), RESTORE_TIMEOUT_MS * 6).unref();
+          },
+        },
+      ) as Promise<Session>;
+    }
+
+    /** A restored socket is connected: send it what was broadcast while it was being restored. */
+    private caughtUp(socket: { id: string; packet(packet: Packet): void }): void {
+      const pending = this.catchingUp.get(socket.id);
+      if (!pending) return;
+      this.catchingUp.delete(socket.id);
+      debug("%s caught up with %d packets", socket.id, pending.packets.length);
+      for (const data of pending.packets) socket.packet({ type: EVENT, data, nsp: this.nsp.name });
+    }
+  }
+  return RecoveringClusterAdapter;
+}

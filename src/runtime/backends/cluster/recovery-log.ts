@@ -1,0 +1,183 @@
+import createDebug from "debug";
+import { randomBytes } from "node:crypto";
+import { reaches, type RestoredSession, type WireOptions, type WirePacket, type WireSession } from "../rooms";
+
+const debug = createDebug("runtime:recovery:log");
+
+interface LoggedPacket {
+  seq: number;
+  opts: WireOptions;
+  data: unknown[];
+  at: number;
+}
+
+interface KeptSession extends WireSession {
+  nsp: string;
+  /** Worker serving it while connected. */
+  worker: number;
+  /** When it disconnected; `undefined` while connected. */
+  disconnectedAt?: number;
+}
+
+/**
+ * How long a restore request for a session still connected (as far as the primary knows) waits
+ * for its old worker's report of the disconnection (ms): a client can reconnect to another worker
+ * faster than that report reaches the primary. Below the workers' own restore timeout.
+ */
+const RESTORE_WAIT_MS = 2000;
+
+export interface RecoveryLogOptions {
+  /** How long a disconnected session and the packets it may miss are kept (ms). */
+  maxDisconnectionDuration: number;
+  /** Most packets kept per namespace; older ones go first. */
+  maxPackets: number;
+  /** Whether worker `id` is alive and connected. */
+  workerConnected: (id: number) => boolean;
+  /** Delivers a logged broadcast to every worker, in the log's order. */
+  deliver: (nsp: string, packet: WirePacket, opts: WireOptions) => void;
+}
+
+/**
+ * Connection state recovery for the cluster, in the primary: every recoverable broadcast passes
+ * through here, gets an offset, is logged, and is delivered to every worker in one order; every
+ * session with a recovery id is known with its rooms, and outlives the worker that served it (a
+ * worker's death counts as the disconnection of its sessions). A client that reconnects to any
+ * worker within `maxDisconnectionDuration` gets its id, rooms and every packet it missed.
+ */
+export class RecoveryLog {
+  private readonly packets = new Map<string, LoggedPacket[]>();
+  private readonly sessions = new Map<string, KeptSession>();
+  /** `<nsp> <sid>` → pid, so that a disconnection finds its session without a scan. */
+  private readonly pidOf = new Map<string, string>();
+  /** Restore requests waiting for a still-connected session's disconnection: pid → wake-ups. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private seq = 0;
+  /** Offsets are `<boot>.<seq>`: an offset from another primary's life is never mistaken for one of ours. */
+  private readonly boot = randomBytes(4).toString("hex");
+
+  constructor(private readonly options: RecoveryLogOptions) {
+    setInterval(() => this.expire(), Math.min(10_000, options.maxDisconnectionDuration)).unref();
+  }
+
+  /** A recoverable broadcast: stamped with the next offset, logged, delivered everywhere. */
+  broadcast(nsp: string, packet: WirePacket, opts: WireOptions): void {
+    const seq = ++this.seq;
+    packet.data.push(`${this.boot}.${seq.toString(36)}`);
+    let log = this.packets.get(nsp);
+    if (!log) this.packets.set(nsp, (log = []));
+    log.push({ seq, opts, data: packet.data, at: Date.now() });
+    if (log.length > this.options.maxPackets) log.splice(0, log.length - this.options.maxPackets);
+    this.options.deliver(nsp, packet, opts);
+  }
+
+  /** A session of `worker` connected, or its rooms changed. */
+  connected(worker: number, nsp: string, session: Omit<WireSession, "data">): void {
+    const kept = this.sessions.get(session.pid);
+    this.keep({ ...session, data: kept?.data, nsp, worker });
+  }
+
+  /** A session of `worker` disconnected for a reason it may recover from. */
+  disconnected(worker: number, nsp: string, session: WireSession): void {
+    this.keep({ ...session, nsp, worker, disconnectedAt: Date.now() });
+  }
+
+  /** A session left for good. */
+  forget(nsp: string, sid: string): void {
+    const pid = this.pidOf.get(`${nsp} ${sid}`);
+    const session = pid === undefined ? undefined : this.sessions.get(pid);
+    if (session && session.disconnectedAt === undefined) this.drop(session);
+  }
+
+  /**
+   * Answers a restore request; for a session that is still connected on a live worker, first waits
+   * (up to {@link RESTORE_WAIT_MS}) for that worker to report the disconnection or to die.
+   */
+  restoreWhenDisconnected(nsp: string, pid: string, offset: string): RestoredSession | null | Promise<RestoredSession | null> {
+    const session = this.sessions.get(pid);
+    const connected = session?.nsp === nsp && session.disconnectedAt === undefined && this.options.workerConnected(session.worker);
+    // answered at once when it can be: the missed packets are then exactly those logged before the
+    // answer, and every later broadcast reaches the worker after it
+    if (!connected) return this.restore(nsp, pid, offset);
+    return new Promise((resolve) => {
+      const wakeUps = this.waiting.get(pid) ?? new Set<() => void>();
+      this.waiting.set(pid, wakeUps);
+      const wakeUp = () => {
+        clearTimeout(timer);
+        wakeUps.delete(wakeUp);
+        if (wakeUps.size === 0 && this.waiting.get(pid) === wakeUps) this.waiting.delete(pid);
+        resolve(this.restore(nsp, pid, offset));
+      };
+      const timer = setTimeout(wakeUp, RESTORE_WAIT_MS);
+      wakeUps.add(wakeUp);
+      debug("restore of %s waits for its disconnection", pid);
+    });
+  }
+
+  /** The session and its missed packets, or `null` (unknown, expired, still connected, or offset too old). */
+  restore(nsp: string, pid: string, offset: string): RestoredSession | null {
+    const session = this.sessions.get(pid);
+    if (!session || session.nsp !== nsp) return null;
+    if (session.disconnectedAt === undefined) {
+      // connected, as far as we know: unless its worker is gone, it cannot be restored
+      if (this.options.workerConnected(session.worker)) return null;
+      session.disconnectedAt = Date.now();
+    }
+    if (session.disconnectedAt + this.options.maxDisconnectionDuration < Date.now()) {
+      this.drop(session);
+      return null;
+    }
+    const [boot, seqText] = offset.split(".");
+    const seq = parseInt(seqText ?? "", 36);
+    const log = this.packets.get(nsp) ?? [];
+    if (boot !== this.boot || !Number.isSafeInteger(seq)) return null;
+    // the offset must still be in the log (or be the newest packet); otherwise packets were dropped
+    const first = log[0]?.seq ?? this.seq + 1;
+    if (seq < first - 1 || seq > this.seq) return null;
+    const missedPackets: unknown[][] = [];
+    for (const packet of log) {
+      if (packet.seq > seq && reaches(session.rooms, packet.opts)) missedPackets.push(packet.data);
+    }
+    this.drop(session);
+    debug("restored %s with %d missed packets", pid, missedPackets.length);
+    // a session whose worker died comes back with the data it had at its last disconnection, or none
+    return { sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data ?? {}, missedPackets };
+  }
+
+  /** A worker's connected sessions become disconnected sessions, to be restored elsewhere. */
+  workerDied(worker: number): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (session.worker === worker && session.disconnectedAt === undefined) {
+        session.disconnectedAt = now;
+        this.wake(session.pid);
+      }
+    }
+  }
+
+  private keep(session: KeptSession): void {
+    this.sessions.set(session.pid, session);
+    this.pidOf.set(`${session.nsp} ${session.sid}`, session.pid);
+    if (session.disconnectedAt !== undefined) this.wake(session.pid);
+  }
+
+  private wake(pid: string): void {
+    for (const wakeUp of [...(this.waiting.get(pid) ?? [])]) wakeUp();
+  }
+
+  private drop(session: KeptSession): void {
+    this.sessions.delete(session.pid);
+    const key = `${session.nsp} ${session.sid}`;
+    if (this.pidOf.get(key) === session.pid) this.pidOf.delete(key);
+  }
+
+  private expire(): void {
+    const threshold = Date.now() - this.options.maxDisconnectionDuration;
+    for (const session of this.sessions.values()) {
+      if (session.disconnectedAt !== undefined && session.disconnectedAt < threshold) this.drop(session);
+    }
+    for (const log of this.packets.values()) {
+      const keep = log.findIndex((packet) => packet.at >= threshold);
+      log.splice(0, keep === -1 ? log.length : keep);
+    }
+  }
+}

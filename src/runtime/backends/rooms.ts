@@ -1,0 +1,54 @@
+import type { BroadcastOptions } from "socket.io-adapter";
+
+/**
+ * Broadcasts and sessions as they cross processes (IPC or Redis), one format for both backends,
+ * and Socket.IO's rule of who receives a broadcast, written once.
+ */
+
+/** A broadcast's target as it crosses processes (Sets become arrays). */
+export interface WireOptions {
+  rooms: string[];
+  except: string[];
+  flags?: Record<string, unknown>;
+}
+
+/** A Socket.IO packet as it crosses processes. */
+export interface WirePacket {
+  type: number;
+  data: unknown[];
+  nsp: string;
+}
+
+/** A session as connection state recovery keeps it. */
+export interface WireSession {
+  sid: string;
+  pid: string;
+  rooms: string[];
+  data: unknown;
+}
+
+/** A session given back to a client that reconnected, with the broadcasts it missed (each packet's data). */
+export type RestoredSession = WireSession & { missedPackets: unknown[][] };
+
+export const toWire = (opts: BroadcastOptions): WireOptions => ({
+  rooms: [...opts.rooms].map(String),
+  except: [...(opts.except ?? [])].map(String),
+  ...(opts.flags ? { flags: { ...opts.flags } } : {}),
+});
+
+export const fromWire = (opts: WireOptions): BroadcastOptions => ({
+  rooms: new Set(opts.rooms),
+  except: new Set(opts.except),
+  flags: opts.flags,
+});
+
+/**
+ * Whether a socket in `rooms` is a recipient of a broadcast to `target` (Socket.IO's rule: in one
+ * of the target rooms, or any socket when there are none, and in none of the excepted rooms).
+ */
+export function reaches(rooms: Iterable<string>, target: { rooms: Iterable<string>; except: Iterable<string> }): boolean {
+  const list = [...rooms];
+  const to = [...target.rooms];
+  const except = new Set(target.except);
+  return (to.length === 0 || list.some((room) => to.includes(room))) && list.every((room) => !except.has(room));
+}

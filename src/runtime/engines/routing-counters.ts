@@ -1,0 +1,33 @@
+import { Gauge, type Registry } from "prom-client";
+import { scrapedCounter } from "../metrics/process-registry";
+
+/** The sticky router's counters in this process (`GET /stats`, and metrics read at scrape time). */
+export const routingCounters = {
+  forwardedRequests: 0,
+  relayedFrames: 0,
+  takeovers: 0,
+  handovers: 0,
+  takeoversRefused: 0,
+};
+
+/** The router's counters and the number of Engine.IO sessions, as metrics of this worker. */
+export function registerRoutingMetrics(registry: Registry, sessions: () => number): void {
+  const counter = (name: string, help: string, read: () => number) => scrapedCounter(registry, name, help, read);
+  counter("runtime_forwarded_requests_total", "Polling requests forwarded to the worker that owns their session", () => routingCounters.forwardedRequests);
+  counter(
+    "runtime_relayed_frames_total",
+    "Engine.IO packets carried by forwarded requests, both directions (frames that crossed processes)",
+    () => routingCounters.relayedFrames,
+  );
+  counter("runtime_takeovers_total", "Sessions taken over because their WebSocket upgrade reached this worker", () => routingCounters.takeovers);
+  counter("runtime_handovers_total", "Sessions handed to another worker", () => routingCounters.handovers);
+  counter("runtime_takeovers_refused_total", "Takeovers the owner refused (the client stays on polling, forwarded)", () => routingCounters.takeoversRefused);
+  new Gauge({
+    name: "runtime_engine_sessions",
+    help: "Engine.IO sessions open on this worker, all paths together",
+    registers: [registry],
+    collect() {
+      this.set(sessions());
+    },
+  });
+}

@@ -1,0 +1,113 @@
+import type { Verdict } from "../admission/address-limits";
+import type { RestoredSession, WireOptions, WirePacket, WireSession } from "../backends/rooms";
+import type { ClusterStats, ProcessReport } from "../metrics/report";
+import type { StateChange, StateOperation, StateResult } from "../../state/shared-state";
+
+/**
+ * Every message between the primary and its workers, in one catalogue. Four directions:
+ * notices (no answer) and requests (one answer each) from a worker to the primary, and the same
+ * from the primary to a worker. The key of each entry is its `type` on the wire; the prefix names
+ * the subsystem that sends it and, for requests, the one that answers (its primary or worker half).
+ *
+ * Who answers what (each request type has exactly one handler, registered at start):
+ * - `cluster:snapshot` → `metrics/primary.ts` (collects `metrics:collect` from every worker);
+ * - `metrics:collect` → `metrics/worker.ts`;
+ * - `admission:admit` → `admission/primary.ts`;
+ * - `state:operation` → `backends/cluster/primary.ts` (the shared state of one machine);
+ * - `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
+ * Transport, ids, timeouts and cleanup: `./primary.ts` and `./worker.ts`; no other module sends or
+ * listens to IPC messages of ours.
+ */
+export interface WorkerNotices {
+  /** supervision: the worker listens and serves; sent once. */
+  "worker:ready": Record<string, never>;
+  /** supervision: the worker cannot run (e.g. the port is taken); the primary stops with this reason. */
+  "worker:fatal": { reason: string };
+  /** supervision: the last message of a draining worker: once written, everything sent before it is too. */
+  "worker:bye": Record<string, never>;
+  /**
+   * admission: sessions that closed (`-1`, or moved away) or moved here (`+1`, counted without a
+   * check), as `[address, delta]` pairs; always sent before the worker's next `admission:admit`.
+   */
+  "admission:changes": { changes: Array<[string, 1 | -1]> };
+  /** recovery: a recoverable broadcast, to stamp with an offset, log and deliver to every worker. */
+  "recovery:broadcast": { nsp: string; packet: WirePacket; opts: WireOptions };
+  /** recovery: a socket with a recovery id connected, or its rooms changed. */
+  "recovery:session": { nsp: string; session: Omit<WireSession, "data"> };
+  /** recovery: a socket disconnected for a reason it may recover from. */
+  "recovery:persist": { nsp: string; session: WireSession };
+  /** recovery: a socket left for good (its session must not be restored). */
+  "recovery:forget": { nsp: string; sid: string };
+}
+
+export interface WorkerRequests {
+  /** `GET /stats` and `GET /metrics`: every process's report, as stats JSON or Prometheus text. */
+  "cluster:snapshot": { body: { view: "stats" | "metrics" }; reply: { stats?: ClusterStats; text?: string; error?: string } };
+  /** admission: may new sessions from these addresses open? Each one admitted is counted and leased to the worker. */
+  "admission:admit": { body: { addresses: string[] }; reply: Verdict[] };
+  /** state: one shared-state operation, atomic across the machine. */
+  "state:operation": { body: StateOperation; reply: StateResult };
+  /** recovery: restore session `pid` of namespace `nsp` and the packets after `offset`. */
+  "recovery:restore": { body: { nsp: string; pid: string; offset: string }; reply: RestoredSession | null };
+}
+
+export interface PrimaryNotices {
+  /** supervision: stop accepting, disconnect clients so that they reconnect elsewhere, exit. */
+  "worker:shutdown": Record<string, never>;
+  /** recovery: a logged broadcast in the primary's order, to deliver locally (every worker, the sender included). */
+  "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions };
+  /** state: a dead worker's claims and counts were released (every other worker is told once). */
+  "state:released": { change: StateChange };
+  /**
+   * routing (`ENGINE=node`): a client connection, sent as the message's handle, with the bytes the
+   * primary already read from it (base64).
+   */
+  "routing:connection": { head: string };
+}
+
+export interface PrimaryRequests {
+  /** metrics: this worker's report (stats counters and, with `METRICS=on`, its metric families). */
+  "metrics:collect": { body: Record<string, never>; reply: ProcessReport };
+}
+
+/** The message kinds on the wire. `rt` marks ours among the cluster adapter's and Node's own. */
+export type Envelope =
+  | { rt: "notice"; type: string; body: unknown }
+  | { rt: "request"; type: string; id: number; body: unknown }
+  | { rt: "reply"; type: string; id: number; body?: unknown; error?: string };
+
+/** Whether an IPC message is one of ours. */
+export function isEnvelope(message: unknown): message is Envelope {
+  const rt = (message as { rt?: unknown } | null)?.rt;
+  return (rt === "notice" || rt === "request" || rt === "reply") && typeof (message as { type?: unknown }).type === "string";
+}
+
+/** Options of a request. */
+export interface RequestOptions<R> {
+  /** Longest the request waits for its answer (ms). */
+  timeoutMs: number;
+  /**
+   * Fail open: the answer to use when there is no channel, no answer in time, or the other side
+   * failed. Without it, those reject.
+   */
+  fallback?: () => R;
+  /**
+   * Called with the answer (or the fallback) synchronously, as soon as it arrives, before the
+   * promise resolves: for state that must be in place before the next IPC message is handled
+   * (promise callbacks run only after every message already read).
+   */
+  onAnswer?: (reply: R) => void;
+}
+
+/** Runs a request's handler and sends its answer (both channel ends): synchronously when it returns a value, else once its promise settles. */
+export function answerRequest(run: () => unknown, reply: (answer: { body?: unknown; error?: string }) => void): void {
+  const failed = (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) });
+  let result: unknown;
+  try {
+    result = run();
+  } catch (err) {
+    return failed(err);
+  }
+  if (typeof (result as PromiseLike<unknown> | null)?.then === "function") (result as PromiseLike<unknown>).then((body) => reply({ body }), failed);
+  else reply({ body: result });
+}

@@ -1,0 +1,155 @@
+import createDebug from "debug";
+import cluster, { type Worker } from "node:cluster";
+import { answerRequest, isEnvelope, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
+
+const debug = createDebug("runtime:ipc:primary");
+
+type NoticeListener<T extends keyof WorkerNotices> = (worker: Worker, body: WorkerNotices[T]) => void;
+type RequestHandler<T extends keyof WorkerRequests> = (
+  worker: Worker,
+  body: WorkerRequests[T]["body"],
+) => WorkerRequests[T]["reply"] | Promise<WorkerRequests[T]["reply"]>;
+
+interface Pending {
+  worker: number;
+  type: string;
+  resolve: (reply: unknown) => void;
+  fail: (reason: string) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The primary's end of the IPC channels to its workers (see `./messages.ts` for the catalogue):
+ * the one listener or handler of each worker message type, notices to one worker or all,
+ * requests to a worker, and cleanup when a worker exits (its pending requests get their
+ * fallback; the subsystems' exit listeners run). Replies carry the request's id and type, and
+ * are accepted only from the worker that was asked.
+ */
+export class PrimaryChannel {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<string, NoticeListener<never>>();
+  private readonly handlers = new Map<string, RequestHandler<never>>();
+  private readonly exitListeners: Array<(workerId: number) => void> = [];
+
+  constructor() {
+    cluster.on("message", (worker: Worker, message: unknown) => {
+      if (isEnvelope(message)) this.receive(worker, message);
+    });
+    cluster.on("exit", (worker) => {
+      for (const [id, pending] of this.pending) {
+        if (pending.worker === worker.id) this.settle(id, pending, undefined, `worker ${worker.id} exited`);
+      }
+      for (const listener of this.exitListeners) listener(worker.id);
+    });
+  }
+
+  /** The one listener of a worker notice type. */
+  on<T extends keyof WorkerNotices>(type: T, listener: NoticeListener<T>): void {
+    if (this.listeners.has(type)) throw new Error(`IPC notice ${type} already has a listener`);
+    this.listeners.set(type, listener as unknown as NoticeListener<never>);
+  }
+
+  /** The one handler of a worker request type. */
+  handle<T extends keyof WorkerRequests>(type: T, handler: RequestHandler<T>): void {
+    if (this.handlers.has(type)) throw new Error(`IPC request ${type} already has a handler`);
+    this.handlers.set(type, handler as unknown as RequestHandler<never>);
+  }
+
+  /** Runs `listener` with the id of every worker that exits (after its pending requests were settled). */
+  onWorkerExit(listener: (workerId: number) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  /** A notice to one worker; `handle` (a socket) travels with it. */
+  send<T extends keyof PrimaryNotices>(
+    worker: Worker,
+    type: T,
+    body: PrimaryNotices[T],
+    handle?: { handle: unknown; keepOpen: boolean; sent: (err: Error | null) => void },
+  ): void {
+    if (!worker.isConnected()) {
+      handle?.sent(new Error(`worker ${worker.id} is not connected`));
+      return;
+    }
+    const message: Envelope = { rt: "notice", type, body };
+    if (handle) worker.send(message, handle.handle as never, { keepOpen: handle.keepOpen }, handle.sent);
+    else worker.send(message);
+  }
+
+  /** A notice to every connected worker (but `except`). */
+  broadcast<T extends keyof PrimaryNotices>(type: T, body: PrimaryNotices[T], except?: number): void {
+    const message: Envelope = { rt: "notice", type, body };
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker && worker.id !== except && worker.isConnected()) worker.send(message);
+    }
+  }
+
+  /** A request to one worker. */
+  request<T extends keyof PrimaryRequests>(
+    worker: Worker,
+    type: T,
+    body: PrimaryRequests[T]["body"],
+    options: RequestOptions<PrimaryRequests[T]["reply"]>,
+  ): Promise<PrimaryRequests[T]["reply"]> {
+    return new Promise((resolve, reject) => {
+      const answered = (reply: unknown) => {
+        options.onAnswer?.(reply as never);
+        resolve(reply as never);
+      };
+      const fail = (reason: string) => {
+        if (options.fallback) answered(options.fallback());
+        else reject(new Error(`${type} to worker ${worker.id}: ${reason}`));
+      };
+      if (!worker.isConnected()) return fail("not connected");
+      const id = this.nextId++;
+      const timer = setTimeout(() => this.settle(id, this.pending.get(id), undefined, `no answer within ${options.timeoutMs} ms`), options.timeoutMs);
+      this.pending.set(id, { worker: worker.id, type, resolve: answered, fail, timer });
+      worker.send({ rt: "request", type, id, body } satisfies Envelope);
+    });
+  }
+
+  private receive(worker: Worker, message: Envelope): void {
+    switch (message.rt) {
+      case "notice": {
+        const listener = this.listeners.get(message.type);
+        if (listener) listener(worker, message.body as never);
+        else debug("no listener for notice %s from worker %d", message.type, worker.id);
+        return;
+      }
+      case "request": {
+        const handler = this.handlers.get(message.type);
+        const reply = (answer: { body?: unknown; error?: string }) => {
+          if (worker.isConnected()) worker.send({ rt: "reply", type: message.type, id: message.id, ...answer } satisfies Envelope);
+        };
+        if (!handler) return reply({ error: `no handler for ${message.type}` });
+        // a synchronous handler answers at once, in the order the requests came
+        answerRequest(() => handler(worker, message.body as never), reply);
+        return;
+      }
+      case "reply": {
+        const pending = this.pending.get(message.id);
+        // addressed: our id, the request's type, from the worker that was asked
+        if (!pending || pending.type !== message.type || pending.worker !== worker.id) {
+          return debug("stray reply %s #%d from worker %d", message.type, message.id, worker.id);
+        }
+        this.settle(message.id, pending, message.body, message.error);
+        return;
+      }
+    }
+  }
+
+  private settle(id: number, pending: Pending | undefined, body: unknown, error: string | undefined): void {
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (error !== undefined) pending.fail(error);
+    else pending.resolve(body);
+  }
+}
+
+/** Tells the process manager that started the primary (pm2 `wait_ready`) that the cluster serves. */
+export function tellProcessManagerReady(): void {
+  process.send?.("ready");
+}
+

@@ -1,0 +1,55 @@
+import type { LimitCounters } from "../limits/counters";
+
+/**
+ * What each process reports for `GET /stats` and `GET /metrics`: one collection, plain data that
+ * crosses the IPC channel (`metrics:collect`), merged by the primary (`./primary.ts`).
+ */
+export interface ProcessReport {
+  /** A worker's counters (`/stats`). */
+  stats: WorkerStats;
+  /** Its metric families, each value labelled with its `worker`; absent with `METRICS=off`. */
+  metrics?: ProcessMetrics;
+}
+
+/** One metric family as prom-client's `Registry.getMetricsAsJSON()` gives it (plain data). */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: string;
+  /** How prom-client would merge the family across processes (`sum`, `first`, `omit`, …). */
+  aggregator: string;
+  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+}
+
+/** One process's metrics, every value already labelled with the process's `worker` label. */
+export type ProcessMetrics = MetricFamily[];
+
+/** Counters a worker keeps about its own work (routing, limits), and its memory. */
+export interface WorkerStats {
+  /** Cluster worker id (unique per worker process during the primary's life). */
+  workerId: number;
+  pid: number;
+  engine: "uws" | "node";
+  /** Engine.IO sessions open on this worker, all paths together. */
+  sessions: number;
+  /** Polling requests this worker forwarded to the worker that owns their session. */
+  forwardedRequests: number;
+  /** Engine.IO packets carried by forwarded requests (both directions): frames that crossed processes. */
+  relayedFrames: number;
+  /** Sessions this worker took over because their WebSocket upgrade reached it. */
+  takeovers: number;
+  /** Sessions this worker handed to another worker. */
+  handovers: number;
+  /** Takeovers the owner refused (the client then stays on polling, forwarded). */
+  takeoversRefused: number;
+  /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
+  limits?: LimitCounters;
+  rss: number;
+}
+
+/** What `GET /stats` returns. */
+export interface ClusterStats {
+  primaryPid: number;
+  workerRestarts: number;
+  workers: WorkerStats[];
+}

@@ -1,0 +1,170 @@
+import type { EventEmitter } from "node:events";
+import path from "node:path";
+import type { Namespace, Server, Socket } from "socket.io";
+
+/**
+ * The private members of Socket.IO 4.8 and engine.io 6.6 the runtime works with, named here and
+ * nowhere else: typed views of them, and the few accessors other modules use. A Socket.IO or
+ * engine.io upgrade that renames one breaks this file's types, not code scattered elsewhere.
+ * (The prototype patches that use them are installed once, by `./pipeline.ts`.)
+ */
+
+// --- Socket.IO ------------------------------------------------------------------------------
+
+/** A decoded EVENT or BINARY_EVENT packet from a client, as `Socket.prototype.onevent` gets it. */
+export interface EventPacket {
+  data?: unknown[];
+  id?: number;
+  [key: symbol]: unknown;
+}
+
+/** A Socket.IO socket's public members (a type that its private-member view below can extend). */
+export type PublicSocket = Pick<Socket, keyof Socket>;
+
+/** `Socket`'s private members. */
+export interface SocketInternals extends PublicSocket {
+  /** Handles a client's event packet: adds the ack callback, runs `onAny` listeners, then `dispatch`. */
+  onevent(packet: EventPacket): void;
+  /** Runs the `socket.use` middlewares, then (on the next tick) the event's listeners. */
+  dispatch(event: unknown[]): void;
+  /** Runs the `socket.use` middlewares over `event`. */
+  run(event: unknown[], fn: (err?: Error) => void): void;
+  /** What a middleware's error becomes (an `error` event on the socket). */
+  _onerror(err: Error): void;
+  /** The acknowledgement callback of packet `id`. */
+  ack(id: number): (...args: unknown[]) => void;
+  /** The recovery id of the session (connection state recovery). */
+  readonly pid?: string;
+}
+
+/** `Namespace`'s private members. */
+export interface NamespaceInternals {
+  /** Emits a reserved event (`connect`, `connection`) to the namespace's listeners. */
+  emitReserved(event: string, ...args: unknown[]): boolean;
+  /** Sockets whose connection is being set up (restored sessions join their rooms here). */
+  _preConnectSockets: Map<string, Socket>;
+}
+
+/** A Socket.IO parser module (`socket.io-parser` or a compatible one). */
+export interface ParserLike {
+  Encoder: unknown;
+  Decoder: new (...args: never[]) => DecoderLike;
+}
+
+export interface DecoderLike {
+  add(chunk: unknown): void;
+  on(event: "decoded", fn: (packet: unknown) => void): unknown;
+}
+
+/** `socket.io-parser`'s decoder state while a packet's binary attachments arrive. */
+export interface DecoderInternals {
+  reconstructor?: { reconPack?: { attachments?: number }; buffers?: unknown[] } | null;
+}
+
+export const asSocketInternals = (socket: PublicSocket) => socket as unknown as SocketInternals;
+export const asNamespaceInternals = (nsp: Namespace) => nsp as unknown as NamespaceInternals;
+
+/** The socket `id` of namespace `nsp`, connected or still being set up. */
+export function namespaceSocket(nsp: Namespace, id: string): SocketInternals | undefined {
+  const socket = nsp.sockets.get(id) ?? asNamespaceInternals(nsp)._preConnectSockets.get(id);
+  return socket && asSocketInternals(socket);
+}
+
+/** `io`'s connection state recovery options, when it is on. */
+export function recoveryOptions(io: Server): { maxDisconnectionDuration?: number } | undefined {
+  return (io as unknown as { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } }).opts.connectionStateRecovery;
+}
+
+/** Whether connection state recovery is on for `io`. */
+export function recoveryEnabled(io: Server): boolean {
+  return Boolean(recoveryOptions(io));
+}
+
+/** The parser `io` decodes new clients with. */
+export function parserOf(io: Server): ParserLike {
+  return (io as unknown as { _parser: ParserLike })._parser;
+}
+
+/** Makes `io` decode the clients that connect from now on with `parser`. */
+export function setParser(io: Server, parser: ParserLike): void {
+  (io as unknown as { _parser: ParserLike })._parser = parser;
+}
+
+/** Socket.IO's uWS integration (native `publish` for broadcasts): not in its package exports. */
+export function socketIoUwsIntegration(): { patchAdapter(app: unknown): void } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(path.dirname(require.resolve("socket.io/package.json")), "dist", "uws.js")) as { patchAdapter(app: unknown): void };
+}
+
+/** Separator of uWS topics in Socket.IO's uWS integration: `<namespace>\x1f<room>`, or `<namespace>` alone. */
+export const UWS_TOPIC_SEPARATOR = "\x1f";
+export const uwsTopic = (nsp: string, room: string) => `${nsp}${UWS_TOPIC_SEPARATOR}${room}`;
+
+// --- engine.io ------------------------------------------------------------------------------
+
+/** An engine.io transport's private members (both HTTP stacks). */
+export interface EngineTransport extends EventEmitter {
+  readonly name: string;
+  /** Polling: a poll request is pending; WebSocket: it can send. */
+  writable: boolean;
+  discarded: boolean;
+  /** Set while a polling POST body is being received. */
+  dataReq?: unknown;
+  /** WebSocket transports: uWS's WebSocket (`getBufferedAmount()`) or `ws`'s (`bufferedAmount`). */
+  socket?: { getBufferedAmount?: () => number; bufferedAmount?: number; close?: () => void; terminate?: () => void; subscribe?: (topic: string) => boolean };
+  send(packets: Array<{ type: string; data?: unknown }>): void;
+  discard(): void;
+}
+
+/** An engine.io session's private members. */
+export interface EngineSocket extends EventEmitter {
+  readonly id: string;
+  readonly readyState: string;
+  upgrading: boolean;
+  upgraded: boolean;
+  writeBuffer: Array<{ data?: unknown }>;
+  transport: EngineTransport;
+  request: EngineRequestLike;
+  protocol: number;
+  remoteAddress: string;
+  onClose(reason: string, description?: Error): void;
+  flush(): void;
+}
+
+/** What engine.io keeps of a request (`socket.request`) and what Socket.IO's handshake reads. */
+export interface EngineRequestLike {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  _query: Record<string, string>;
+  connection: { remoteAddress: string; encrypted?: boolean };
+}
+
+/** An engine.io server's private members. */
+export interface EngineServerInternals {
+  clients: Record<string, EngineSocket>;
+  clientsCount: number;
+  opts: { maxHttpBufferSize: number; transports: string[]; pingInterval: number };
+  createTransport(name: string, req: EngineRequestLike): EngineTransport;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** Engine.IO message payloads: text or binary. */
+export type EnginePayload = string | Buffer;
+
+/** The engine.io session of a Socket.IO socket. */
+export const engineSocketOf = (socket: PublicSocket) => socket.conn as unknown as EngineSocket;
+
+/** Bytes one transport holds for its client: a WebSocket's buffered amount (uWS or `ws`); 0 for polling. */
+export function transportBacklog(transport: EngineTransport): number {
+  const socket = transport.name === "websocket" ? transport.socket : undefined;
+  if (!socket) return 0;
+  if (typeof socket.getBufferedAmount === "function") {
+    try {
+      return socket.getBufferedAmount();
+    } catch {
+      return 0; // a uWS WebSocket already closed
+    }
+  }
+  return typeof socket.bufferedAmount === "number" ? socket.bufferedAmount : 0;
+}
