@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatClient, spreadClients, type ChatClient } from "./helpers/chat";
 import { startServer, type RunningServer } from "./helpers/server";
-import { WS_ONLY, POLLING_ONLY } from "./helpers/clients";
+import { eventually, WS_ONLY, POLLING_ONLY } from "./helpers/clients";
 
 type Description = [{ description: string }];
 const count = (text: string) => Number(/^(\d+) clients connected!$/.exec(text)?.[1] ?? NaN);
@@ -94,15 +94,18 @@ describe("the seed application on 4 workers (APP=chat)", () => {
 
   it("7 · rooms: two per room in connection order across the cluster; `connectToRoom` to the room; `leaveRoom`", async () => {
     // fill up a half-used room first so that the next four clients start a fresh one
+    // a client's room, once it has one (its seat comes from the shared state, after its connection)
+    const roomOfClient = async (c: ChatClient) => {
+      await eventually(() => c.all("connectToRoom").length > 0, 30_000, "the client's own join");
+      return ((await c.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number }).room;
+    };
     const probe = await chatClient(server.url);
-    const probeRoom = ((await probe.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number }).room;
+    const probeRoom = await roomOfClient(probe);
     const roomText = (k: number) => `You are in room no. ${k}`;
     const clients: ChatClient[] = [];
     const mates: ChatClient[] = [];
     for (let i = 0; i < 6; i++) clients.push(await chatClient(server.url));
-    const rooms = await Promise.all(
-      clients.map(async (c) => ((await c.socket.timeout(30_000).emitWithAck("serverInfo")) as { room: number }).room),
-    );
+    const rooms = await Promise.all(clients.map(roomOfClient));
     // consecutive clients pair up: each room holds exactly two of them (or one that completes the probe's room)
     const byRoom = new Map<number, ChatClient[]>();
     rooms.forEach((room, i) => byRoom.set(room, [...(byRoom.get(room) ?? []), clients[i]!]));

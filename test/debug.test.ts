@@ -1,7 +1,22 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { chatClient } from "./helpers/chat";
 import { eventually } from "./helpers/clients";
-import { startServer } from "./helpers/server";
+import { ROOT, startServer } from "./helpers/server";
+
+/** Every `createDebug("…")` namespace in `src/`. */
+function namespacesInSource(dir = path.join(ROOT, "src")): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...namespacesInSource(file));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
+      for (const match of readFileSync(file, "utf8").matchAll(/createDebug\("([^"]+)"\)/g)) found.push(match[1]!);
+    }
+  }
+  return found;
+}
 
 describe("debugging", () => {
   it.each(["uws", "node"] as const)("DEBUG namespaces of Socket.IO, Engine.IO and the runtime print on the server (ENGINE=%s)", async (engine) => {
@@ -23,5 +38,11 @@ describe("debugging", () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it("the README lists every runtime debug namespace", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const missing = namespacesInSource().filter((name) => name.startsWith("runtime:") && !readme.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
   });
 });

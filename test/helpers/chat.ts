@@ -40,7 +40,7 @@ export function chatClient(url: string, options: ClientOptions = {}, timeoutMs =
     socket,
     events,
     instance: "",
-    next<T extends unknown[]>(event: string, predicate?: (...args: T) => boolean, waitMs = 10_000) {
+    next<T extends unknown[]>(event: string, predicate?: (...args: T) => boolean, waitMs = 30_000) {
       const find = () =>
         events.findIndex((e, i) => !taken.has(i) && e[0] === event && (!predicate || predicate(...(e.slice(1) as T))));
       return new Promise<T>((resolve, reject) => {

@@ -56,10 +56,18 @@ describe("per-address limits", () => {
 
   it("a refusal at the cap does not spend a token", () => {
     const limits = new AddressLimits({ maxPerAddress: 1, rate: 1, burst: 2 });
-    expect(limits.admit(1, "a", 0).ok).toBe(true);
-    expect(limits.admit(1, "a", 0)).toMatchObject({ reason: "connections_per_ip" });
-    limits.release(1, "a", 0);
-    expect(limits.admit(1, "a", 0).ok).toBe(true);
+    const releaseThenAdmit = () => (limits.release(1, "a", 0), limits.admit(1, "a", 0));
+    const steps = [
+      () => limits.admit(1, "a", 0), // the first token
+      () => limits.admit(1, "a", 0), // at the cap: refused, no token spent
+      releaseThenAdmit, // the second token
+      releaseThenAdmit, // none left
+    ];
+    const outcomes = steps.map((step) => {
+      const verdict = step();
+      return verdict.ok ? "ok" : verdict.reason;
+    });
+    expect(outcomes).toEqual(["ok", "connections_per_ip", "ok", "connection_rate"]);
   });
 
   it("forgets idle addresses once their bucket is full again", () => {

@@ -1,5 +1,6 @@
 import createDebug from "debug";
 import cluster, { type Worker } from "node:cluster";
+import { Endpoint } from "./endpoint";
 import { answerRequest, isEnvelope, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
 
 const debug = createDebug("runtime:ipc:primary");
@@ -10,14 +11,6 @@ type RequestHandler<T extends keyof WorkerRequests> = (
   body: WorkerRequests[T]["body"],
 ) => WorkerRequests[T]["reply"] | Promise<WorkerRequests[T]["reply"]>;
 
-interface Pending {
-  worker: number;
-  type: string;
-  resolve: (reply: unknown) => void;
-  fail: (reason: string) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The primary's end of the IPC channels to its workers (see `./messages.ts` for the catalogue):
  * the one listener or handler of each worker message type, notices to one worker or all,
@@ -25,35 +18,28 @@ interface Pending {
  * fallback; the subsystems' exit listeners run). Replies carry the request's id and type, and
  * are accepted only from the worker that was asked.
  */
-export class PrimaryChannel {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly listeners = new Map<string, NoticeListener<never>>();
-  private readonly handlers = new Map<string, RequestHandler<never>>();
+export class PrimaryChannel extends Endpoint<NoticeListener<never>, RequestHandler<never>> {
   private readonly exitListeners: Array<(workerId: number) => void> = [];
 
   constructor() {
+    super();
     cluster.on("message", (worker: Worker, message: unknown) => {
       if (isEnvelope(message)) this.receive(worker, message);
     });
     cluster.on("exit", (worker) => {
-      for (const [id, pending] of this.pending) {
-        if (pending.worker === worker.id) this.settle(id, pending, undefined, `worker ${worker.id} exited`);
-      }
+      this.abandon(worker.id, `worker ${worker.id} exited`);
       for (const listener of this.exitListeners) listener(worker.id);
     });
   }
 
   /** The one listener of a worker notice type. */
   on<T extends keyof WorkerNotices>(type: T, listener: NoticeListener<T>): void {
-    if (this.listeners.has(type)) throw new Error(`IPC notice ${type} already has a listener`);
-    this.listeners.set(type, listener as unknown as NoticeListener<never>);
+    this.register(this.listeners, "notice", type, listener as unknown as NoticeListener<never>);
   }
 
   /** The one handler of a worker request type. */
   handle<T extends keyof WorkerRequests>(type: T, handler: RequestHandler<T>): void {
-    if (this.handlers.has(type)) throw new Error(`IPC request ${type} already has a handler`);
-    this.handlers.set(type, handler as unknown as RequestHandler<never>);
+    this.register(this.handlers, "request", type, handler as unknown as RequestHandler<never>);
   }
 
   /** Runs `listener` with the id of every worker that exits (after its pending requests were settled). */
@@ -92,19 +78,8 @@ export class PrimaryChannel {
     body: PrimaryRequests[T]["body"],
     options: RequestOptions<PrimaryRequests[T]["reply"]>,
   ): Promise<PrimaryRequests[T]["reply"]> {
-    return new Promise((resolve, reject) => {
-      const answered = (reply: unknown) => {
-        options.onAnswer?.(reply as never);
-        resolve(reply as never);
-      };
-      const fail = (reason: string) => {
-        if (options.fallback) answered(options.fallback());
-        else reject(new Error(`${type} to worker ${worker.id}: ${reason}`));
-      };
-      if (!worker.isConnected()) return fail("not connected");
-      const id = this.nextId++;
-      const timer = setTimeout(() => this.settle(id, this.pending.get(id), undefined, `no answer within ${options.timeoutMs} ms`), options.timeoutMs);
-      this.pending.set(id, { worker: worker.id, type, resolve: answered, fail, timer });
+    return this.ask(type, worker.id, options, (id) => {
+      if (!worker.isConnected()) return this.settle(id, undefined, "not connected");
       worker.send({ rt: "request", type, id, body } satisfies Envelope);
     });
   }
@@ -127,24 +102,12 @@ export class PrimaryChannel {
         answerRequest(() => handler(worker, message.body as never), reply);
         return;
       }
-      case "reply": {
-        const pending = this.pending.get(message.id);
-        // addressed: our id, the request's type, from the worker that was asked
-        if (!pending || pending.type !== message.type || pending.worker !== worker.id) {
-          return debug("stray reply %s #%d from worker %d", message.type, message.id, worker.id);
+      case "reply":
+        if (!this.answered(message.id, message.type, worker.id, message.body, message.error)) {
+          debug("stray reply %s #%d from worker %d", message.type, message.id, worker.id);
         }
-        this.settle(message.id, pending, message.body, message.error);
         return;
-      }
     }
-  }
-
-  private settle(id: number, pending: Pending | undefined, body: unknown, error: string | undefined): void {
-    if (!pending) return;
-    this.pending.delete(id);
-    clearTimeout(pending.timer);
-    if (error !== undefined) pending.fail(error);
-    else pending.resolve(body);
   }
 }
 

@@ -1,5 +1,5 @@
 import createDebug from "debug";
-import type { DecoderInternals, DecoderLike, ParserLike } from "../sockets/internals";
+import { completesPacket, type DecoderLike, type ParserLike } from "../sockets/internals";
 
 const debug = createDebug("runtime:limits:size");
 
@@ -37,15 +37,9 @@ export function sizedParser(parser: ParserLike, hardLimit: number): ParserLike {
         this.bytes = 0;
       });
     }
-    /** Whether the binary message being added completes the packet (socket.io-parser's reconstructor). */
-    private completes(): boolean {
-      const recon = (this as unknown as DecoderInternals).reconstructor;
-      if (!recon) return true;
-      return (recon.buffers?.length ?? 0) + 1 >= (recon.reconPack?.attachments ?? 0);
-    }
     override add(chunk: unknown): void {
       this.bytes += messageBytes(chunk, hardLimit);
-      if (this.bytes > hardLimit && typeof chunk !== "string" && !this.completes()) {
+      if (this.bytes > hardLimit && typeof chunk !== "string" && !completesPacket(this)) {
         debug("packet over %d bytes while being assembled", hardLimit);
         this.bytes = 0;
         throw new Error("event too large");

@@ -7,8 +7,7 @@ import { INTERNAL_ERROR, type HandlerFault, type SocketPipeline } from "../socke
 import { BacklogWatch } from "./backlog";
 import { limitCounters } from "./counters";
 import { EVENT_SIZE, sizedParser } from "./event-size";
-import { LimitError } from "./limit-error";
-import { roomLimit } from "./room-limit";
+import { LimitError, roomLimit } from "./room-limit";
 import { TokenBucket } from "./token-bucket";
 
 const debug = createDebug("runtime:limits:events");

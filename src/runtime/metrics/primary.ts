@@ -1,10 +1,9 @@
 import createDebug from "debug";
 import type { Worker } from "node:cluster";
-import { Counter, Gauge } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge } from "prom-client";
 import type { PrimaryChannel } from "../ipc/primary";
-import { renderCluster } from "./merge";
 import { ProcessRegistry } from "./process-registry";
-import type { ClusterStats, ProcessReport } from "./report";
+import type { ClusterStats, MetricFamily, ProcessMetrics, ProcessReport } from "./report";
 
 const debug = createDebug("runtime:metrics:primary");
 
@@ -108,4 +107,21 @@ function primaryRegistry(engine: string, supervisor: SupervisedWorkers): Process
     },
   });
   return metrics;
+}
+
+/**
+ * Merges the metrics of several processes into one Prometheus text exposition: one `# HELP` and
+ * `# TYPE` per family, then the series of every process. Every series already carries its
+ * process's `worker` label, so no two processes' series collide and nothing is summed away
+ * (prom-client's own per-family aggregators, which would average or drop some process metrics,
+ * are replaced by `sum`, which keeps distinct label sets apart).
+ */
+async function renderCluster(processes: ProcessMetrics[]): Promise<string> {
+  const families = processes.map((metrics) =>
+    metrics.map((family): MetricFamily => ({ ...family, aggregator: "sum" })),
+  );
+  const registry = AggregatorRegistry.aggregate(families as never);
+  // prom-client writes NaN as "Nan" (e.g. event-loop delay percentiles of a process that has not
+  // been sampled yet); the exposition format spells it "NaN"
+  return (await registry.metrics()).replace(/ Nan$/gm, " NaN");
 }

@@ -53,3 +53,6 @@ export interface ClusterStats {
   workerRestarts: number;
   workers: WorkerStats[];
 }
+
+/** `Content-Type` of the Prometheus text of the cluster (exposition format 0.0.4). */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

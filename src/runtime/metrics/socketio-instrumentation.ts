@@ -102,20 +102,15 @@ export class SocketIoInstrumentation {
         },
       });
     };
-    counter("socketio_connections_total", "Sockets connected to a namespace on this worker", (c) => c.connections);
-    counter("socketio_disconnections_total", "Sockets disconnected from a namespace on this worker", (c) => c.disconnections);
-    counter(
-      "socketio_recoveries_total",
-      "Connections whose state was recovered (socket.recovered) after a temporary disconnection",
-      (c) => c.recoveries,
-    );
-    counter("socketio_events_received_total", "Events received from clients", (c) => c.eventsReceived);
-    counter("socketio_events_sent_total", "Events emitted to one socket (socket.emit; broadcasts are counted apart)", (c) => c.eventsSent);
-    counter(
-      "socketio_broadcasts_total",
-      "Broadcasts started on this worker (io.emit, to(room).emit, socket.broadcast.emit, …), once per operation",
-      (c) => c.broadcasts,
-    );
+    const counters: Array<[keyof Omit<NamespaceCounters, "label">, string, string]> = [
+      ["connections", "socketio_connections_total", "Sockets connected to a namespace on this worker"],
+      ["disconnections", "socketio_disconnections_total", "Sockets disconnected from a namespace on this worker"],
+      ["recoveries", "socketio_recoveries_total", "Connections whose state was recovered (socket.recovered) after a temporary disconnection"],
+      ["eventsReceived", "socketio_events_received_total", "Events received from clients"],
+      ["eventsSent", "socketio_events_sent_total", "Events emitted to one socket (socket.emit; broadcasts are counted apart)"],
+      ["broadcasts", "socketio_broadcasts_total", "Broadcasts started on this worker (io.emit, to(room).emit, socket.broadcast.emit, …), once per operation"],
+    ];
+    for (const [key, name, help] of counters) counter(name, help, (c) => c[key]);
 
     const io = this.io;
     const ofNamespace = this.ofNamespace;

@@ -6,9 +6,8 @@ import type { HttpAnswer } from "../http/routes";
 import type { WorkerChannel } from "../ipc/worker";
 import { limitCounters, registerLimitMetrics } from "../limits/counters";
 import type { SocketPipeline } from "../sockets/pipeline";
-import { PROMETHEUS_CONTENT_TYPE } from "./merge";
 import { ProcessRegistry } from "./process-registry";
-import type { WorkerStats } from "./report";
+import { PROMETHEUS_CONTENT_TYPE, type WorkerStats } from "./report";
 import { SocketIoInstrumentation } from "./socketio-instrumentation";
 
 const debug = createDebug("runtime:metrics:worker");

@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import path from "node:path";
-import type { Namespace, Server, Socket } from "socket.io";
+import { Socket as SocketClass, type Namespace, type Server, type Socket } from "socket.io";
 
 /**
  * The private members of Socket.IO 4.8 and engine.io 6.6 the runtime works with, named here and
@@ -61,7 +61,54 @@ export interface DecoderInternals {
   reconstructor?: { reconPack?: { attachments?: number }; buffers?: unknown[] } | null;
 }
 
+/** Whether the binary message being added to `decoder` (socket.io-parser) completes the packet it reconstructs. */
+export function completesPacket(decoder: object): boolean {
+  const recon = (decoder as DecoderInternals).reconstructor;
+  if (!recon) return true;
+  return (recon.buffers?.length ?? 0) + 1 >= (recon.reconPack?.attachments ?? 0);
+}
+
 export const asSocketInternals = (socket: PublicSocket) => socket as unknown as SocketInternals;
+
+/**
+ * Intercepts, once per process, the private steps of a client's event: `event` replaces
+ * `Socket.prototype.onevent` (a decoded event packet arrives; `next()` is Socket.IO's own handling:
+ * ack callback, `onAny` listeners, then the dispatch), `dispatch` replaces `Socket.prototype.dispatch`
+ * (`runMiddlewares` runs the `socket.use` middlewares, `middlewareFailed` is what Socket.IO does with
+ * a middleware's error, `stock()` is Socket.IO's own dispatch).
+ */
+export function interceptSocketEvents(interceptors: {
+  event(socket: SocketInternals, packet: EventPacket, next: () => void): void;
+  dispatch(
+    socket: SocketInternals,
+    event: unknown[],
+    steps: { runMiddlewares(done: (err?: Error) => void): void; middlewareFailed(err: Error): void; stock(): void },
+  ): void;
+}): void {
+  const proto = SocketClass.prototype as unknown as SocketInternals;
+  const onevent = proto.onevent;
+  const dispatch = proto.dispatch;
+  proto.onevent = function (this: SocketInternals, packet: EventPacket) {
+    interceptors.event(this, packet, () => onevent.call(this, packet));
+  };
+  proto.dispatch = function (this: SocketInternals, event: unknown[]) {
+    interceptors.dispatch(this, event, {
+      runMiddlewares: (done) => this.run(event, done),
+      middlewareFailed: (err) => this._onerror(err),
+      stock: () => dispatch.call(this, event),
+    });
+  };
+}
+
+/**
+ * Intercepts the reserved events (`connect`, `connection`, …) a namespace emits to its listeners:
+ * `around(event, args, stock)` decides; `stock()` is Socket.IO's own emission.
+ */
+export function interceptReservedEvents(nsp: Namespace, around: (event: string, args: unknown[], stock: () => boolean) => boolean): void {
+  const internals = asNamespaceInternals(nsp);
+  const emitReserved = internals.emitReserved;
+  internals.emitReserved = (event: string, ...args: unknown[]) => around(event, args, () => emitReserved.call(nsp, event, ...args));
+}
 export const asNamespaceInternals = (nsp: Namespace) => nsp as unknown as NamespaceInternals;
 
 /** The socket `id` of namespace `nsp`, connected or still being set up. */

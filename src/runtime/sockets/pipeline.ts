@@ -2,8 +2,8 @@ import createDebug from "debug";
 import { Socket, type Namespace, type Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import {
-  asNamespaceInternals,
-  asSocketInternals,
+  interceptReservedEvents,
+  interceptSocketEvents,
   parserOf,
   setParser,
   type EventPacket,
@@ -126,10 +126,8 @@ export class SocketPipeline {
    * connected (what its handlers set up is the application's business).
    */
   private containConnectionListeners(nsp: Namespace): void {
-    const internals = asNamespaceInternals(nsp);
-    const emitReserved = internals.emitReserved;
-    internals.emitReserved = (event: string, ...args: unknown[]): boolean => {
-      if (event !== "connect" && event !== "connection") return emitReserved.call(nsp, event, ...args);
+    interceptReservedEvents(nsp, (event, args, stock) => {
+      if (event !== "connect" && event !== "connection") return stock();
       if (event === "connection") for (const hook of this.hooks.connection) hook(args[0] as Socket);
       for (const listener of nsp.rawListeners(event) as Array<(...args: unknown[]) => unknown>) {
         const failed = (err: unknown) => this.fault({ nsp, where: event, err });
@@ -141,7 +139,7 @@ export class SocketPipeline {
         }
       }
       return true;
-    };
+    });
   }
 
   /**
@@ -235,38 +233,36 @@ function callListeners(socket: SocketInternals, event: unknown[], pipeline: Sock
 function installPrototypeInterceptors(): void {
   if (installed) return;
   installed = true;
-  const proto = Socket.prototype as unknown as SocketInternals;
 
-  // incoming events: the `event` hooks, then Socket.IO (onAny listeners, middlewares), contained
-  const onevent = proto.onevent;
-  proto.onevent = function (this: SocketInternals, packet: EventPacket) {
-    const pipeline = pipelineOf(this);
-    if (!pipeline) return onevent.call(this, packet);
-    for (const hook of pipeline.hooks.event) if (!hook(this, packet)) return;
-    try {
-      onevent.call(this, packet);
-    } catch (err) {
-      pipeline.fault({ nsp: this.nsp, where: "event", err, socket: this, event: packet.data ?? [] });
-    }
-  };
-
-  // event listeners and `socket.use` middlewares: contained (Socket.IO runs them in process.nextTick)
-  const dispatch = proto.dispatch;
-  proto.dispatch = function (this: SocketInternals, event: unknown[]) {
-    const pipeline = pipelineOf(this);
-    if (!pipeline) return dispatch.call(this, event);
-    try {
-      this.run(event, (err) => {
-        process.nextTick(() => {
-          if (err) return this._onerror(err);
-          if (this.connected) callListeners(this, event, pipeline);
-          else debug("event after disconnection ignored");
+  interceptSocketEvents({
+    // incoming events: the `event` hooks, then Socket.IO (onAny listeners, middlewares), contained
+    event(socket, packet, next) {
+      const pipeline = pipelineOf(socket);
+      if (!pipeline) return next();
+      for (const hook of pipeline.hooks.event) if (!hook(socket, packet)) return;
+      try {
+        next();
+      } catch (err) {
+        pipeline.fault({ nsp: socket.nsp, where: "event", err, socket, event: packet.data ?? [] });
+      }
+    },
+    // event listeners and `socket.use` middlewares: contained (Socket.IO runs them in process.nextTick)
+    dispatch(socket, event, steps) {
+      const pipeline = pipelineOf(socket);
+      if (!pipeline) return steps.stock();
+      try {
+        steps.runMiddlewares((err) => {
+          process.nextTick(() => {
+            if (err) return steps.middlewareFailed(err);
+            if (socket.connected) callListeners(socket, event, pipeline);
+            else debug("event after disconnection ignored");
+          });
         });
-      });
-    } catch (err) {
-      pipeline.fault({ nsp: this.nsp, where: "event", err, socket: this, event });
-    }
-  };
+      } catch (err) {
+        pipeline.fault({ nsp: socket.nsp, where: "event", err, socket, event });
+      }
+    },
+  });
 
   // joins: the `join` hooks decide first
   const join = Socket.prototype.join;

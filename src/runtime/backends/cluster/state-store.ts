@@ -1,7 +1,7 @@
 import createDebug from "debug";
 import type { StateChange, StateOperation, StateResult } from "../../../state/shared-state";
 
-const debug = createDebug("state:primary");
+const debug = createDebug("runtime:state:cluster");
 
 /**
  * The shared state of one machine, held by the primary (`./primary.ts` serves it to the workers).

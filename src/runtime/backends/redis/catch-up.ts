@@ -2,7 +2,7 @@ import createDebug from "debug";
 import { reaches } from "../rooms";
 import { compareIds } from "./stream-reader";
 
-const debug = createDebug("runtime:adapter:redis-catch-up");
+const debug = createDebug("runtime:redis:catch-up");
 
 /** Longest a restored session may take to connect, or a poller to pass its offset (ms). */
 const CATCH_UP_TIMEOUT_MS = 30_000;

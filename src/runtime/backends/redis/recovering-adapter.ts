@@ -8,7 +8,7 @@ import { StreamCatchUp } from "./catch-up";
 import { newToken, RedisSessionStore } from "./session-store";
 import { readMissed, STREAM_ID, type StreamMessage } from "./stream-reader";
 
-const debug = createDebug("runtime:adapter:redis-recovery");
+const debug = createDebug("runtime:redis:recovery");
 
 /** The stream the Redis Streams adapter writes broadcasts to (one stream for every namespace). */
 const STREAM = "socket.io";

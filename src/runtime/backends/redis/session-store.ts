@@ -3,7 +3,7 @@ import v8 from "node:v8";
 import createDebug from "debug";
 import type { RedisClientType } from "redis";
 
-const debug = createDebug("runtime:adapter:redis-sessions");
+const debug = createDebug("runtime:redis:sessions");
 
 /**
  * A session record in Redis (a hash at `<prefix><pid>`): what connection state recovery needs to

@@ -4,7 +4,7 @@ import createDebug from "debug";
 import type { RedisClientType } from "redis";
 import type { SharedState, StateChange } from "../../../state/shared-state";
 
-const debug = createDebug("state:redis");
+const debug = createDebug("runtime:state:redis");
 
 /** How long a process's lease lives without a refresh (ms). */
 const LEASE_MS = 10_000;

@@ -2,7 +2,7 @@ import createDebug from "debug";
 import type { RedisClientType } from "redis";
 import { reaches } from "../rooms";
 
-const debug = createDebug("runtime:adapter:redis-stream");
+const debug = createDebug("runtime:redis:stream");
 
 /** A stream entry id (`<ms>-<seq>`), as the Redis Streams adapter gives clients as their offset. */
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;

@@ -10,8 +10,7 @@ import { refusalBody, refusalHeaders, type Refusal } from "../../admission/refus
 import type { HttpRoutes } from "../../http/routes";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { EngineServerInternals } from "../../sockets/internals";
-import { waitUntil } from "../../wait";
-import type { EngineContext, RunningEngine } from "../engine";
+import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order";
 import { createSessionId } from "../session-id";
 
