@@ -159,8 +159,13 @@ export interface EngineTransport extends EventEmitter {
   dataReq?: unknown;
   /** WebSocket transports: uWS's WebSocket (`getBufferedAmount()`) or `ws`'s (`bufferedAmount`). */
   socket?: { getBufferedAmount?: () => number; bufferedAmount?: number; close?: () => void; terminate?: () => void; subscribe?: (topic: string) => boolean };
+  /** Polling: the pending poll request (`cleanup()` forgets it and its response) and its response. */
+  req?: { cleanup?: () => void } | null;
+  res?: unknown;
   send(packets: Array<{ type: string; data?: unknown }>): void;
   discard(): void;
+  /** Reports a transport error: the session closes (a pending poll gets the close packet). */
+  onError(message: string, description?: unknown): void;
 }
 
 /** An engine.io session's private members. */

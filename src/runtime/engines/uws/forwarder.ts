@@ -1,7 +1,7 @@
 import createDebug from "debug";
 import type { OutgoingHttpHeaders } from "node:http";
 import { routingCounters } from "../routing-counters";
-import { HOPS_HEADER, REMOTE_ADDRESS_HEADER, headerOf, type CapturedRequest } from "./request-capture";
+import { ARRIVED_HEADER, HOPS_HEADER, REMOTE_ADDRESS_HEADER, headerOf, type CapturedRequest } from "./request-capture";
 import type { GuardedResponse } from "./response-guard";
 import { privateRequest, WorkerUnreachableError } from "./private-channel";
 
@@ -20,6 +20,7 @@ const HOP_BY_HOP = new Set([
   "host",
   REMOTE_ADDRESS_HEADER,
   HOPS_HEADER,
+  ARRIVED_HEADER,
 ]);
 
 /** Errors of Node's HTTP client about the request itself (characters it does not send). */
@@ -48,6 +49,7 @@ export async function forwardRequest(
   for (const [key, value] of request.headers) if (!HOP_BY_HOP.has(key)) headers[key] = value;
   headers[REMOTE_ADDRESS_HEADER] = request.remoteAddress;
   headers[HOPS_HEADER] = String(Number(headerOf(request, HOPS_HEADER) || "0") + 1);
+  headers[ARRIVED_HEADER] = String(request.arrivedAt);
   if (request.body.length > 0) headers["content-length"] = String(request.body.length);
 
   const controller = new AbortController();

@@ -15,12 +15,19 @@ export interface CapturedRequest {
   remoteAddress: string;
   /** The complete body; empty for GET. */
   body: Buffer;
+  /** When the request first reached a worker (ms since the epoch, sub-ms precision; every worker shares the clock). */
+  arrivedAt: number;
 }
+
+/** Now, in ms since the epoch with sub-millisecond precision, comparable between the workers of a machine. */
+export const preciseNow = () => performance.timeOrigin + performance.now();
 
 /** Header carrying the client address across a forwarding hop (trusted on the private listener only). */
 export const REMOTE_ADDRESS_HEADER = "x-sticky-remote-address";
 /** Header counting forwarding hops, so that a request never loops between workers. */
 export const HOPS_HEADER = "x-sticky-hops";
+/** Header carrying when a forwarded request first reached a worker (see {@link CapturedRequest.arrivedAt}). */
+export const ARRIVED_HEADER = "x-sticky-arrived";
 const PRIVATE_HEADER_PREFIX = "x-sticky-";
 
 /**
@@ -43,6 +50,7 @@ export function captureRequest(
     headers,
     remoteAddress: remoteAddress ?? Buffer.from(res.getRemoteAddressAsText()).toString(),
     body: Buffer.alloc(0),
+    arrivedAt: (remoteAddress !== undefined && Number(req.getHeader(ARRIVED_HEADER))) || preciseNow(),
   };
   if (captured.method === "GET" || captured.method === "HEAD" || captured.method === "OPTIONS") {
     return Promise.resolve(captured);

@@ -7,11 +7,13 @@ import {
   captureRequest,
   headerOf,
   HOPS_HEADER,
+  preciseNow,
   REMOTE_ADDRESS_HEADER,
   replayRequest,
   type CapturedRequest,
 } from "./request-capture";
 import { guardResponse, wantsClose, type GuardedResponse } from "./response-guard";
+import type { EngineTransport } from "../../sockets/internals";
 import { ownerOf } from "../session-id";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order";
 import { attachSession, detachSession, type SessionSnapshot } from "./session-transfer";
@@ -61,6 +63,8 @@ export class StickyRouter implements StickyPeer {
   private readonly forwarding = new Set<{ enginePath: string; sid: string; target: number; method: string }>();
   /** Set when the worker drains: every HTTP response closes its connection. */
   draining = false;
+  /** When each polling session's pending poll first reached a worker (see {@link dispatch}). */
+  private readonly pollArrivals = new WeakMap<EngineTransport, number>();
 
   constructor(private readonly options: StickyRouterOptions) {
     this.workerId = options.workerId;
@@ -134,6 +138,7 @@ export class StickyRouter implements StickyPeer {
       return;
     }
     if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {
+      if (sid && req.getMethod() === "get") this.pollArrivals.set(route.engine.internals.clients[sid]!.transport, preciseNow());
       route.handle(guarded, req);
       return;
     }
@@ -153,9 +158,17 @@ export class StickyRouter implements StickyPeer {
     if (!sid) return serveHere();
     if (route.engine.hasSession(sid)) {
       const transport = route.engine.internals.clients[sid]!.transport;
+      const servePoll = () => {
+        if (request.method === "GET" && !transport.writable) this.pollArrivals.set(transport, request.arrivedAt);
+        serveHere();
+      };
       const wait = overtakenBy(transport, request.method, request.body.toString());
-      if (wait) return afterOvertaken(transport, wait, serveHere);
-      return serveHere();
+      // two polls at once (a client's bug, or a test of one): the one sent later is the duplicate.
+      // When this one reached a worker first and the pending one overtook it on the way here, the
+      // pending one is refused instead, as it would have been without the hop.
+      if (wait === "close" && request.arrivedAt < (this.pollArrivals.get(transport) ?? Infinity)) return this.refusePendingPoll(transport, servePoll);
+      if (wait) return afterOvertaken(transport, wait, servePoll);
+      return servePoll();
     }
 
     const waiters = this.pending.get(sid);
@@ -174,6 +187,21 @@ export class StickyRouter implements StickyPeer {
         serveHere(); // the owner is gone: answer as engine.io answers an unknown session
       })
       .finally(() => this.forwarding.delete(entry));
+  }
+
+  /**
+   * Answers the pending poll of `transport` as engine.io answers a duplicate poll (500), serves the
+   * earlier poll in its place, then closes the session as engine.io does on an overlap: the earlier
+   * poll gets the close packet.
+   */
+  private refusePendingPoll(transport: EngineTransport, serve: () => void): void {
+    const late = transport.res as GuardedResponse | undefined;
+    debug("a poll overtook an earlier one of its session on the way: the later one is refused");
+    transport.req?.cleanup?.();
+    transport.writable = false;
+    if (late && !late.aborted) late.cork(() => late.writeStatus("500 Internal Server Error").end());
+    serve();
+    transport.onError("overlap from client");
   }
 
   /** Whether a request for a local session must be captured to check its order (see `request-order.ts`). */
