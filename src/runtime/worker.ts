@@ -7,6 +7,7 @@ import { readPlan } from "../config/plan";
 import { createLogger } from "../log/logger";
 import { Admission } from "./admission/worker";
 import { backendOf } from "./backends/backend";
+import { fillSessionStart } from "./backends/rooms";
 import { loadEngine } from "./engines/engine";
 import { HttpRoutes } from "./http/routes";
 import { WorkerChannel } from "./ipc/worker";
@@ -64,6 +65,7 @@ export async function runWorker(settings: Config): Promise<void> {
   installSocketLimits(pipeline, engine.io, config, log);
   metrics.instrument(engine.io, pipeline);
   engine.useHooks(pipeline);
+  if (config.recoveryWindow > 0) pipeline.add("handshake", fillSessionStart);
   if (config.adminUiPassword) enableAdminUi(engine.io, { password: config.adminUiPassword, workerId, state: backend.state });
 
   const context: FeatureContext = {

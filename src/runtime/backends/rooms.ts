@@ -52,3 +52,17 @@ export function reaches(rooms: Iterable<string>, target: { rooms: Iterable<strin
   const except = new Set(target.except);
   return (to.length === 0 || list.some((room) => to.includes(room))) && list.every((room) => !except.has(room));
 }
+
+/**
+ * The offset a reconnecting client is given when it has none: "from the start of my session".
+ * socket.io-client sends its recovery id with the offset of the last broadcast it received, and
+ * none until it received one; Socket.IO then does not even try to restore (both are needed), and
+ * a client cut off before its first broadcast would lose the ones sent while it was away. With
+ * this, the backends restore such a session with every broadcast since it began.
+ */
+export const SESSION_START = "";
+
+/** The `handshake` hook that gives a client with a recovery id and no offset {@link SESSION_START}. */
+export function fillSessionStart(_nsp: unknown, auth: Record<string, unknown>): void {
+  if (typeof auth.pid === "string" && auth.offset === undefined) auth.offset = SESSION_START;
+}

@@ -56,6 +56,11 @@ export interface PrimaryNotices {
   "worker:shutdown": Record<string, never>;
   /** recovery: a logged broadcast in the primary's order, to deliver locally (every worker, the sender included). */
   "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions };
+  /**
+   * recovery: the client of session `sid` came back on another connection while this worker still
+   * holds its old one (dead, but not noticed yet): close the old one, so that the session moves now.
+   */
+  "recovery:evict": { nsp: string; sid: string };
   /** state: a dead worker's claims and counts were released (every other worker is told once). */
   "state:released": { change: StateChange };
   /**

@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import path from "node:path";
-import { Socket as SocketClass, type Namespace, type Server, type Socket } from "socket.io";
+import { Namespace as NamespaceClass, Socket as SocketClass, type Namespace, type Server, type Socket } from "socket.io";
 
 /**
  * The private members of Socket.IO 4.8 and engine.io 6.6 the runtime works with, named here and
@@ -97,6 +97,20 @@ export function interceptSocketEvents(interceptors: {
       middlewareFailed: (err) => this._onerror(err),
       stock: () => dispatch.call(this, event),
     });
+  };
+}
+
+/**
+ * Intercepts, once per process, every client's request to join a namespace
+ * (`Namespace.prototype._add`), before Socket.IO reads its auth (connection state recovery's `pid`
+ * and `offset` included): `before(nsp, auth)` may change the auth.
+ */
+export function interceptNamespaceJoins(before: (nsp: Namespace, auth: Record<string, unknown>) => void): void {
+  const proto = NamespaceClass.prototype as unknown as { _add(client: unknown, auth: Record<string, unknown>, fn?: unknown): unknown };
+  const add = proto._add;
+  proto._add = function (this: Namespace, client: unknown, auth: Record<string, unknown>, fn?: unknown) {
+    if (auth && typeof auth === "object") before(this, auth);
+    return add.call(this, client, auth, fn);
   };
 }
 
@@ -219,4 +233,13 @@ export function transportBacklog(transport: EngineTransport): number {
     }
   }
   return typeof socket.bufferedAmount === "number" ? socket.bufferedAmount : 0;
+}
+
+/**
+ * Closes the connection of `socket` now, whatever its transport's state (a dead connection never
+ * drains), with a reason after which Socket.IO keeps the session for recovery (`forced close`):
+ * its client has come back on another connection.
+ */
+export function closeSuperseded(socket: PublicSocket): void {
+  engineSocketOf(socket).onClose("forced close", new Error("superseded: the client reconnected on another connection"));
 }

@@ -2,6 +2,7 @@ import createDebug from "debug";
 import { Socket, type Namespace, type Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import {
+  interceptNamespaceJoins,
   interceptReservedEvents,
   interceptSocketEvents,
   parserOf,
@@ -36,6 +37,11 @@ export interface HandlerFault {
 export interface SocketHooks {
   /** A namespace exists (the main one included; hooks added later run for the existing ones at once). */
   namespace: Array<(nsp: Namespace) => void>;
+  /**
+   * A client asks to join a namespace, before Socket.IO reads its auth (its session's recovery id
+   * and offset included): a hook may complete the auth.
+   */
+  handshake: Array<(nsp: Namespace, auth: Record<string, unknown>) => void>;
   /** A socket connected: runs before the application's `connect`/`connection` listeners. */
   connection: Array<(socket: Socket) => void>;
   /**
@@ -74,7 +80,7 @@ const pipelineOf = (socket: PublicSocket): SocketPipeline | undefined => pipelin
  * Servers without a pipeline behave as stock Socket.IO.
  */
 export class SocketPipeline {
-  readonly hooks: SocketHooks = { namespace: [], connection: [], event: [], join: [], fault: [], emit: [], broadcast: [] };
+  readonly hooks: SocketHooks = { namespace: [], handshake: [], connection: [], event: [], join: [], fault: [], emit: [], broadcast: [] };
   private readonly namespaces = new Set<Namespace>();
 
   constructor(private readonly io: Server) {
@@ -233,6 +239,11 @@ function callListeners(socket: SocketInternals, event: unknown[], pipeline: Sock
 function installPrototypeInterceptors(): void {
   if (installed) return;
   installed = true;
+
+  interceptNamespaceJoins((nsp, auth) => {
+    const hooks = pipelines.get(nsp.server)?.hooks.handshake;
+    if (hooks) for (const hook of hooks) hook(nsp, auth);
+  });
 
   interceptSocketEvents({
     // incoming events: the `event` hooks, then Socket.IO (onAny listeners, middlewares), contained

@@ -23,7 +23,8 @@ export class WsTarget {
 
   constructor(
     private readonly port: number,
-    private readonly probeTimeoutMs = 10_000,
+    // a bound on a stall of a loaded machine, not a speed
+    private readonly probeTimeoutMs = 30_000,
   ) {}
 
   /** Sends `frame` (text unless `binary`) on an open connection, connected to `/` when `joinMain`. */

@@ -26,6 +26,10 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
     maxPackets: config.recoveryMaxPackets,
     workerConnected: (id) => cluster.workers?.[id]?.isConnected() === true,
     deliver: (nsp, packet, opts) => channel.broadcast("recovery:deliver", { nsp, packet, opts }),
+    evict: (id, nsp, sid) => {
+      const worker = cluster.workers?.[id];
+      if (worker) channel.send(worker, "recovery:evict", { nsp, sid });
+    },
   });
   channel.on("recovery:broadcast", (_worker, { nsp, packet, opts }) => log.broadcast(nsp, packet, opts));
   channel.on("recovery:session", (worker, { nsp, session }) => log.connected(worker.id, nsp, session));

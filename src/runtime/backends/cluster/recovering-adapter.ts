@@ -2,8 +2,8 @@ import { NodeClusterAdapter } from "@socket.io/cluster-adapter";
 import createDebug from "debug";
 import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId } from "socket.io-adapter";
 import type { WorkerChannel } from "../../ipc/worker";
-import { namespaceSocket, recoveryEnabled } from "../../sockets/internals";
-import { fromWire, reaches, toWire, type WireOptions, type WirePacket } from "../rooms";
+import { closeSuperseded, namespaceSocket, recoveryEnabled } from "../../sockets/internals";
+import { fromWire, reaches, toWire, type WireOptions, type WirePacket, type WireSession } from "../rooms";
 
 const debug = createDebug("runtime:recovery");
 
@@ -34,10 +34,16 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
   /** The adapters of this process by namespace name, for the primary's deliveries. */
   const byNamespace = new Map<string, RecoveringClusterAdapter>();
   channel.on("recovery:deliver", ({ nsp, packet, opts }) => byNamespace.get(nsp)?.deliver(packet, opts));
+  channel.on("recovery:evict", ({ nsp, sid }) => {
+    const socket = byNamespace.get(nsp)?.nsp.sockets.get(sid);
+    if (!socket) return;
+    debug("%s: its client came back on another connection; the old one is closed", sid);
+    closeSuperseded(socket);
+  });
 
   class RecoveringClusterAdapter extends NodeClusterAdapter {
-    /** Sessions restored here whose socket is not connected yet → broadcasts they must still get. */
-    private readonly catchingUp = new Map<SocketId, { rooms: Room[]; packets: unknown[][] }>();
+    /** Sessions restored here whose socket is not connected yet → the session and the broadcasts it must still get. */
+    private readonly catchingUp = new Map<SocketId, { session: WireSession; packets: unknown[][] }>();
 
     constructor(nsp: ConstructorParameters<typeof NodeClusterAdapter>[0]) {
       super(nsp);
@@ -62,7 +68,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
     /** A logged broadcast, in the primary's order: to the local sockets, and to sessions catching up. */
     deliver(packet: WirePacket, opts: WireOptions): void {
       for (const pending of this.catchingUp.values()) {
-        if (reaches(pending.rooms.map(String), opts)) pending.packets.push(packet.data);
+        if (reaches(pending.session.rooms, opts)) pending.packets.push(packet.data);
       }
       Adapter.prototype.broadcast.call(this, packet, fromWire(opts));
     }
@@ -79,7 +85,17 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
 
     override delAll(id: SocketId): void {
       super.delAll(id);
-      if (this.recovery) channel.notify("recovery:forget", { nsp: this.nsp.name, sid: id });
+      if (!this.recovery) return;
+      const abandoned = this.catchingUp.get(id);
+      if (abandoned) {
+        // restored, but its connection closed before the socket connected (Socket.IO drops it
+        // then): the session stays restorable, from the offset the client still has
+        this.catchingUp.delete(id);
+        debug("restore of %s abandoned: its session is kept", id);
+        channel.notify("recovery:persist", { nsp: this.nsp.name, session: abandoned.session });
+        return;
+      }
+      channel.notify("recovery:forget", { nsp: this.nsp.name, sid: id });
     }
 
     /** Tells the primary the session's rooms, so that it outlives this worker. */
@@ -112,8 +128,10 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
           // from the answer on (before the next delivery is handled) until the socket connects,
           // the broadcasts it must get are kept for it
           onAnswer: (session) => {
+            debug("restore of %s from %s: %s", pid, offset, session ? `session ${session.sid}` : "nothing");
             if (!session) return;
-            this.catchingUp.set(session.sid, { rooms: session.rooms, packets: [] });
+            const { sid, pid: restored, rooms, data } = session;
+            this.catchingUp.set(sid, { session: { sid, pid: restored, rooms, data }, packets: [] });
             setTimeout(() => this.catchingUp.delete(session.sid), RESTORE_TIMEOUT_MS * 6).unref();
           },
         },

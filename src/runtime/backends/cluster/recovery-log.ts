@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import { randomBytes } from "node:crypto";
-import { reaches, type RestoredSession, type WireOptions, type WirePacket, type WireSession } from "../rooms";
+import { reaches, SESSION_START, type RestoredSession, type WireOptions, type WirePacket, type WireSession } from "../rooms";
 
 const debug = createDebug("runtime:recovery:log");
 
@@ -17,6 +17,8 @@ interface KeptSession extends WireSession {
   worker: number;
   /** When it disconnected; `undefined` while connected. */
   disconnectedAt?: number;
+  /** The log's last offset when the session began: what a client without an offset missed starts after it. */
+  startSeq: number;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface RecoveryLogOptions {
   workerConnected: (id: number) => boolean;
   /** Delivers a logged broadcast to every worker, in the log's order. */
   deliver: (nsp: string, packet: WirePacket, opts: WireOptions) => void;
+  /** Asks worker `id` to close the connection of session `sid`: its client came back on another one. */
+  evict: (id: number, nsp: string, sid: string) => void;
 }
 
 /**
@@ -73,12 +77,13 @@ export class RecoveryLog {
   /** A session of `worker` connected, or its rooms changed. */
   connected(worker: number, nsp: string, session: Omit<WireSession, "data">): void {
     const kept = this.sessions.get(session.pid);
-    this.keep({ ...session, data: kept?.data, nsp, worker });
+    this.keep({ ...session, data: kept?.data, nsp, worker, startSeq: kept?.startSeq ?? this.seq });
   }
 
   /** A session of `worker` disconnected for a reason it may recover from. */
   disconnected(worker: number, nsp: string, session: WireSession): void {
-    this.keep({ ...session, nsp, worker, disconnectedAt: Date.now() });
+    const kept = this.sessions.get(session.pid);
+    this.keep({ ...session, nsp, worker, disconnectedAt: Date.now(), startSeq: kept?.startSeq ?? this.seq });
   }
 
   /** A session left for good. */
@@ -89,8 +94,12 @@ export class RecoveryLog {
   }
 
   /**
-   * Answers a restore request; for a session that is still connected on a live worker, first waits
-   * (up to {@link RESTORE_WAIT_MS}) for that worker to report the disconnection or to die.
+   * Answers a restore request. A session still connected on a live worker (as far as the primary
+   * knows) is a zombie: its client is here, on a new connection, with the session's recovery id,
+   * which only that client ever received; so its old connection is dead without the server having
+   * noticed yet (a dropped route, a NAT that forgot the flow). That worker is asked to close it at
+   * once, and the restore waits (up to {@link RESTORE_WAIT_MS}) for the disconnection, or for the
+   * worker to die.
    */
   restoreWhenDisconnected(nsp: string, pid: string, offset: string): RestoredSession | null | Promise<RestoredSession | null> {
     const session = this.sessions.get(pid);
@@ -109,36 +118,42 @@ export class RecoveryLog {
       };
       const timer = setTimeout(wakeUp, RESTORE_WAIT_MS);
       wakeUps.add(wakeUp);
-      debug("restore of %s waits for its disconnection", pid);
+      debug("restore of %s (%s): its old connection on worker %d is closed first", pid, session.sid, session.worker);
+      this.options.evict(session.worker, nsp, session.sid);
     });
   }
 
   /** The session and its missed packets, or `null` (unknown, expired, still connected, or offset too old). */
   restore(nsp: string, pid: string, offset: string): RestoredSession | null {
     const session = this.sessions.get(pid);
-    if (!session || session.nsp !== nsp) return null;
+    const refused = (why: string) => {
+      debug("not restored %s (%s): %s", pid, session?.sid, why);
+      return null;
+    };
+    if (!session || session.nsp !== nsp) return refused("unknown session");
     if (session.disconnectedAt === undefined) {
       // connected, as far as we know: unless its worker is gone, it cannot be restored
-      if (this.options.workerConnected(session.worker)) return null;
+      if (this.options.workerConnected(session.worker)) return refused(`still connected on worker ${session.worker}`);
       session.disconnectedAt = Date.now();
     }
     if (session.disconnectedAt + this.options.maxDisconnectionDuration < Date.now()) {
       this.drop(session);
-      return null;
+      return refused("disconnected too long ago");
     }
     const [boot, seqText] = offset.split(".");
-    const seq = parseInt(seqText ?? "", 36);
+    // a client that never received a broadcast has no offset: everything since its session began
+    const seq = offset === SESSION_START ? session.startSeq : parseInt(seqText ?? "", 36);
     const log = this.packets.get(nsp) ?? [];
-    if (boot !== this.boot || !Number.isSafeInteger(seq)) return null;
+    if ((offset !== SESSION_START && boot !== this.boot) || !Number.isSafeInteger(seq)) return refused(`offset ${offset} is not of this log`);
     // the offset must still be in the log (or be the newest packet); otherwise packets were dropped
     const first = log[0]?.seq ?? this.seq + 1;
-    if (seq < first - 1 || seq > this.seq) return null;
+    if (seq < first - 1 || seq > this.seq) return refused(`offset ${offset} is no longer in the log`);
     const missedPackets: unknown[][] = [];
     for (const packet of log) {
       if (packet.seq > seq && reaches(session.rooms, packet.opts)) missedPackets.push(packet.data);
     }
     this.drop(session);
-    debug("restored %s with %d missed packets", pid, missedPackets.length);
+    debug("restored %s (%s) with %d missed packets", pid, session.sid, missedPackets.length);
     // a session whose worker died comes back with the data it had at its last disconnection, or none
     return { sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data ?? {}, missedPackets };
   }

@@ -1,0 +1,273 @@
+import { io, type Socket } from "socket.io-client";
+import { describe, expect, it } from "vitest";
+import { eventually } from "./helpers/clients";
+import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy";
+import { startServer, type RunningServer } from "./helpers/server";
+
+/**
+ * Issue 12, network faults: clients behind a fault-injecting TCP proxy (`helpers/fault-proxy.ts`)
+ * while a sender that is not behind it broadcasts numbered messages, and every client sends acked
+ * messages that a watcher (not behind it either) audits. Whatever the fault, every client ends
+ * connected, holds every broadcast exactly once and in order, and every acked message was handled
+ * exactly once (an unacked one at most once).
+ */
+
+type Kind = "default" | "websocket" | "polling";
+const KINDS: Record<Kind, { transports?: Array<"websocket" | "polling"> }> = {
+  default: {},
+  websocket: { transports: ["websocket"] },
+  polling: { transports: ["polling"] },
+};
+
+interface Receiver {
+  index: number;
+  kind: Kind;
+  socket: Socket;
+  numbers: number[];
+  recoveries: number;
+  freshSessions: number;
+  /** Acked messages this client sent: `index:seq`. */
+  acked: string[];
+  /** Messages whose ack never came (rejected at a disconnection, or timed out). */
+  unacked: string[];
+  history: string[];
+}
+
+function connectReceiver(url: string, index: number, kind: Kind): Promise<Receiver> {
+  const socket = io(url, { forceNew: true, ...KINDS[kind] });
+  const r: Receiver = { index, kind, socket, numbers: [], recoveries: 0, freshSessions: 0, acked: [], unacked: [], history: [] };
+  socket.on("broadcast", (payload: { n?: number }) => {
+    if (typeof payload?.n === "number") r.numbers.push(payload.n);
+  });
+  socket.on("disconnect", (reason) => r.history.push(`disconnect ${reason}`));
+  socket.on("connect_error", (err) => r.history.push(`connect_error ${err.message}`));
+  let first = true;
+  return new Promise((resolve) => {
+    socket.on("connect", () => {
+      if (first) {
+        first = false;
+        r.history.push("connected");
+        return resolve(r);
+      }
+      if (socket.recovered) r.recoveries++;
+      else r.freshSessions++;
+      r.history.push(socket.recovered ? "recovered" : "fresh session");
+    });
+  });
+}
+
+/** Each receiver sends `{ audit: "index:seq" }` to the room "audit" every `periodMs`, with an ack. */
+function auditedMessages(receivers: Receiver[], periodMs: number) {
+  let running = true;
+  const loops = receivers.map(async (r) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * periodMs));
+    for (let seq = 1; running; seq++) {
+      const id = `${r.index}:${seq}`;
+      try {
+        await r.socket.timeout(30_000).emitWithAck("shout", { to: { room: "audit" }, payload: { audit: id } });
+        r.acked.push(id);
+      } catch {
+        r.unacked.push(id);
+      }
+      await new Promise((resolve) => setTimeout(resolve, periodMs));
+    }
+  });
+  return () => ((running = false), Promise.all(loops));
+}
+
+/** Numbers broadcast to all by a sender that is not behind the proxy. */
+function numberedStream(sender: Socket, pauseMs: number) {
+  const acked: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let n = 1; running; n++) {
+      await sender.timeout(30_000).emitWithAck("shout", { to: "all", payload: { n } });
+      acked.push(n);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return { acked, stop: () => ((running = false), loop) };
+}
+
+interface Scenario {
+  /** What the proxy does to the connections, until `until` (a Date.now()). */
+  faults(proxy: FaultProxy, until: number, receivers: Receiver[]): Promise<string>;
+  durationMs: number;
+  perKind: number;
+  env?: Record<string, string>;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function run(name: string, scenario: Scenario): Promise<void> {
+  const server: RunningServer = await startServer({ workers: 4, env: { ...scenario.env, DEBUG: process.env.FAULT_DEBUG ?? "" } });
+  const proxy = await startFaultProxy(server.port);
+  const receivers: Receiver[] = [];
+  const sender = io(server.url, { forceNew: true, transports: ["websocket"] });
+  const watcher = io(server.url, { forceNew: true, transports: ["websocket"] });
+  const audited = new Map<string, number>();
+  watcher.on("broadcast", (payload: { audit?: string }) => {
+    if (typeof payload?.audit === "string") audited.set(payload.audit, (audited.get(payload.audit) ?? 0) + 1);
+  });
+  try {
+    await eventually(() => sender.connected && watcher.connected, 30_000, "the sender and the watcher");
+    await watcher.timeout(30_000).emitWithAck("join", "audit");
+    for (const kind of Object.keys(KINDS) as Kind[]) {
+      const start = receivers.length;
+      receivers.push(...(await Promise.all(Array.from({ length: scenario.perKind }, (_, i) => connectReceiver(proxy.url, start + i, kind)))));
+    }
+    const stream = numberedStream(sender, 25);
+    const stopAudit = auditedMessages(receivers, 300);
+    const what = await scenario.faults(proxy, Date.now() + scenario.durationMs, receivers);
+    proxy.setLatency(0);
+    proxy.setBandwidth(0);
+    await stopAudit();
+    await stream.stop();
+    const last = stream.acked[stream.acked.length - 1]!;
+    const settled = () => receivers.every((r) => r.socket.connected && r.numbers.includes(last));
+    await eventually(settled, 90_000, "every client back with the last number").catch(() => undefined);
+    const lastAudits = receivers.flatMap((r) => r.acked.slice(-1));
+    await eventually(() => lastAudits.every((id) => audited.has(id)), 30_000, "the last acked messages audited").catch(() => undefined);
+
+    const stuck = receivers.filter((r) => !r.socket.connected);
+    const acked = receivers.flatMap((r) => r.acked);
+    const unacked = receivers.flatMap((r) => r.unacked);
+    const reasons = new Map<string, number>();
+    for (const h of receivers.flatMap((r) => r.history.filter((e) => e.startsWith("disconnect ")))) reasons.set(h.slice(11), (reasons.get(h.slice(11)) ?? 0) + 1);
+    const disconnections = `${[...reasons.values()].reduce((a, b) => a + b, 0)} disconnections (${[...reasons].map(([why, n]) => `${why} ${n}`).join(", ")})`;
+    console.log(
+      `network faults, ${name}: ${what}; ${proxy.accepted} connections through the proxy, ${disconnections}, ` +
+        `${receivers.reduce((s, r) => s + r.recoveries, 0)} recovered, ${receivers.reduce((s, r) => s + r.freshSessions, 0)} fresh sessions; ` +
+        `${stream.acked.length} broadcasts × ${receivers.length} clients; ${acked.length} acked messages, ${unacked.length} unacked` +
+        (stuck.length > 0 ? `; stuck: ${JSON.stringify(stuck.map((r) => ({ kind: r.kind, history: r.history.slice(-6) })))}` : ""),
+    );
+    if (process.env.FAULT_DEBUG) console.log(server.stderr.join("").slice(-20000));
+    expect(stuck.map((r) => `${r.kind} #${r.index}: ${r.history.slice(-6).join(", ")}`)).toEqual([]);
+    for (const r of receivers) {
+      const label = `${r.kind} #${r.index} (${r.history.join(", ")})`;
+      const disorder = r.numbers.flatMap((n, i) => (i > 0 && n <= r.numbers[i - 1]! ? [`${r.numbers[i - 1]} then ${n} at #${i}`] : []));
+      expect(disorder, `${label}: in order, once`).toEqual([]);
+      expect(stream.acked.filter((n) => !r.numbers.includes(n)), `${label}: missed`).toEqual([]);
+    }
+    // acked: handled exactly once; not acked: at most once
+    expect(acked.filter((id) => audited.get(id) !== 1).map((id) => `${id} × ${audited.get(id) ?? 0}`)).toEqual([]);
+    expect(unacked.filter((id) => (audited.get(id) ?? 0) > 1)).toEqual([]);
+    expect(receivers.every((r) => r.freshSessions === 0)).toBe(true);
+  } finally {
+    for (const r of receivers) r.socket.close();
+    sender.close();
+    watcher.close();
+    await proxy.close();
+    expect(await server.stop()).toBe(0);
+  }
+}
+
+const random = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
+
+describe("network faults between clients and the server (default, WebSocket-only and polling-only clients)", () => {
+  it("TCP resets of random connections, ~6 a second", { timeout: 240_000 }, async () => {
+    await run("resets", {
+      perKind: 30,
+      durationMs: 12_000,
+      async faults(proxy, until) {
+        let resets = 0;
+        while (Date.now() < until) {
+          const victim = random([...proxy.connections]);
+          if (victim) {
+            victim.reset();
+            resets++;
+          }
+          await pause(160);
+        }
+        return `${resets} resets`;
+      },
+    });
+  });
+
+  it("clean closes (FIN) of random connections, ~6 a second", { timeout: 240_000 }, async () => {
+    await run("clean closes", {
+      perKind: 30,
+      durationMs: 12_000,
+      async faults(proxy, until) {
+        let closes = 0;
+        while (Date.now() < until) {
+          random([...proxy.connections])?.close();
+          closes++;
+          await pause(160);
+        }
+        return `${closes} closes`;
+      },
+    });
+  });
+
+  it("silent blackholes: the heartbeat finds them, the clients come back with their session", { timeout: 240_000 }, async () => {
+    await run("blackholes", {
+      perKind: 20,
+      durationMs: 10_000,
+      // a short heartbeat, so that both sides notice within the test
+      env: { PING_INTERVAL: "2000", PING_TIMEOUT: "2000", UPGRADE_WINDOW: "1000" },
+      async faults(proxy, until) {
+        let holes = 0;
+        while (Date.now() < until) {
+          const victim = random([...proxy.connections].filter((c) => !c.blackholed));
+          if (victim) {
+            victim.blackhole();
+            holes++;
+          }
+          await pause(500);
+        }
+        // the heartbeat's bound (PING_INTERVAL + PING_TIMEOUT) and the reconnection delay
+        await pause(4000 + 5000);
+        return `${holes} connections blackholed`;
+      },
+    });
+  });
+
+  it("zombie sessions: a client back on a new connection while the server still holds its dead one is restored at once", { timeout: 240_000 }, async () => {
+    await run("zombies", {
+      perKind: 10,
+      durationMs: 8_000,
+      // the default heartbeat: the server cannot notice a dead connection within the test
+      async faults(proxy, until, receivers) {
+        let zombies = 0;
+        const victims = receivers.filter((r) => r.kind !== "polling");
+        while (Date.now() < until) {
+          const victim = random(victims.filter((r) => r.socket.connected));
+          if (victim) {
+            // the client's connections go silent; the client notices first (a network change) and reconnects
+            for (const conn of proxy.connections) if (conn.client.remotePort === localPortOf(victim.socket)) conn.blackhole();
+            victim.socket.io.engine.close();
+            zombies++;
+          }
+          await pause(400);
+        }
+        return `${zombies} clients reconnected while the server still held their dead connection`;
+      },
+    });
+  });
+
+  it("latency with jitter (100 ms ± 80 ms) and a bandwidth cap (64 KB/s per connection and direction)", { timeout: 240_000 }, async () => {
+    await run("latency and bandwidth", {
+      perKind: 20,
+      durationMs: 10_000,
+      async faults(proxy, until) {
+        proxy.setLatency(100, 80);
+        proxy.setBandwidth(64 * 1024);
+        let resets = 0;
+        while (Date.now() < until) {
+          // and a reset now and then, so that reconnections happen on the slow network too
+          random([...proxy.connections])?.reset();
+          resets++;
+          await pause(1000);
+        }
+        return `100 ms ± 80 ms, 64 KB/s, ${resets} resets`;
+      },
+    });
+  });
+});
+
+/** The local port of a client's current transport connection (WebSocket only), to find it at the proxy. */
+function localPortOf(socket: Socket): number | undefined {
+  const transport = socket.io.engine?.transport as unknown as { ws?: { _socket?: { localPort?: number } } } | undefined;
+  return transport?.ws?._socket?.localPort;
+}
