@@ -39,19 +39,29 @@ function connectReceiver(url: string, index: number, kind: Kind): Promise<Receiv
   socket.on("broadcast", (payload: { n?: number }) => {
     if (typeof payload?.n === "number") r.numbers.push(payload.n);
   });
-  socket.on("disconnect", (reason) => r.history.push(`disconnect ${reason}`));
+  socket.on("disconnect", (reason) => {
+    r.history.push(`disconnect ${reason}`);
+    if (process.env.FAULT_DEBUG) r.history.push(`at ${Date.now()} numbers ${r.numbers.length} last ${r.numbers[r.numbers.length - 1]}`);
+  });
   socket.on("connect_error", (err) => r.history.push(`connect_error ${err.message}`));
+  if (process.env.FAULT_DEBUG) {
+    socket.io.on("open", () => r.history.push(`engine open ${socket.io.engine.id} at ${Date.now()}`));
+    socket.io.on("reconnect_attempt", (n) => r.history.push(`attempt ${n} at ${Date.now()}`));
+    socket.io.on("error", (err) => r.history.push(`engine error ${err.message} at ${Date.now()}`));
+  }
   let first = true;
   return new Promise((resolve) => {
     socket.on("connect", () => {
       if (first) {
         first = false;
         r.history.push("connected");
+        if (process.env.FAULT_DEBUG) r.history.push(`id ${socket.id} at ${Date.now()}`);
         return resolve(r);
       }
       if (socket.recovered) r.recoveries++;
       else r.freshSessions++;
       r.history.push(socket.recovered ? "recovered" : "fresh session");
+      if (process.env.FAULT_DEBUG) r.history.push(`id ${socket.id} at ${Date.now()} numbers ${r.numbers.length}`);
     });
   });
 }
@@ -141,7 +151,13 @@ async function run(name: string, scenario: Scenario): Promise<void> {
         `${stream.acked.length} broadcasts × ${receivers.length} clients; ${acked.length} acked messages, ${unacked.length} unacked` +
         (stuck.length > 0 ? `; stuck: ${JSON.stringify(stuck.map((r) => ({ kind: r.kind, history: r.history.slice(-6) })))}` : ""),
     );
-    if (process.env.FAULT_DEBUG) console.log(server.stderr.join("").slice(-20000));
+    if (process.env.FAULT_DEBUG) {
+      const odd = receivers.filter((r) => r.numbers.some((n, i) => i > 0 && n <= r.numbers[i - 1]!));
+      const broken = receivers.filter((r) => r.history.filter((h) => h.startsWith("disconnect")).length > r.recoveries + r.freshSessions || odd.includes(r));
+      const ids = broken.flatMap((r) => r.history.filter((h) => h.startsWith("id ") || h.startsWith("engine open")).map((h) => h.split(" ")[h.startsWith("id") ? 1 : 2]!));
+      console.log(JSON.stringify(broken.map((r) => r.history)));
+      console.log(server.stderr.join("").split("\n").filter((l) => ids.some((id) => l.includes(id))).join("\n").slice(-20000));
+    }
     expect(stuck.map((r) => `${r.kind} #${r.index}: ${r.history.slice(-6).join(", ")}`)).toEqual([]);
     for (const r of receivers) {
       const label = `${r.kind} #${r.index} (${r.history.join(", ")})`;
@@ -169,6 +185,7 @@ describe("network faults between clients and the server (default, WebSocket-only
     await run("resets", {
       perKind: 30,
       durationMs: 12_000,
+      env: process.env.STUCK_TRY ? { MAX_CONNECTIONS_PER_IP: "1000", CONNECTION_RATE: "20", CONNECTION_BURST: "100", EVENT_RATE: "100" } : {},
       async faults(proxy, until) {
         let resets = 0;
         while (Date.now() < until) {

@@ -96,7 +96,7 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
   it("two namespaces of one client restored at the same moment each get their own session back", async () => {
     // the tutorial page's shape: one connection, namespaces `/` and `/my-namespace`. When its worker
     // dies, both namespaces ask the primary for their session at once, from the same new worker.
-    const server = await startServer({ workers: 1, engine, app: "chat" });
+    const server = await startServer({ workers: 1, engine, app: "chat", env: { DEBUG: process.env.FAULT_DEBUG ?? "" } });
     const manager = new Manager(server.url, { ...WS_ONLY, ...reconnecting });
     const main = manager.socket("/");
     const other = manager.socket("/my-namespace");
@@ -108,6 +108,7 @@ describe.each(["uws", "node"] as const)("connection state recovery across the cl
       process.kill(worker!, "SIGKILL");
       await eventually(() => !main.connected, 30_000, "the disconnection");
       await eventually(() => main.connected && other.connected, 30_000, "both namespaces back");
+      if (process.env.FAULT_DEBUG) console.log(server.stderr.join(""));
       expect({ main: main.id, other: other.id }).toEqual(before);
       expect({ main: main.recovered, other: other.recovered }).toEqual({ main: true, other: true });
     } finally {

@@ -35,6 +35,6 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
   channel.on("recovery:session", (worker, { nsp, session }) => log.connected(worker.id, nsp, session));
   channel.on("recovery:persist", (worker, { nsp, session }) => log.disconnected(worker.id, nsp, session));
   channel.on("recovery:forget", (_worker, { nsp, sid }) => log.forget(nsp, sid));
-  channel.handle("recovery:restore", (_worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset));
+  channel.handle("recovery:restore", (worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset, worker.id));
   channel.onWorkerExit((workerId) => log.workerDied(workerId));
 }

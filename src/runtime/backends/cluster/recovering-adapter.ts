@@ -117,7 +117,11 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
       channel.notify("recovery:persist", { nsp: this.nsp.name, session: { ...session, rooms: session.rooms.map(String), data } });
     }
 
-    // the base class declares Promise<Session>, but Socket.IO expects null for "nothing to restore"
+    // the base class declares Promise<Session>, but Socket.IO expects null for "nothing to restore".
+    // Socket.IO writes a restored session's missed packets before its CONNECT: a client whose
+    // connection dies in between keeps them (socket.io-client buffers events received before
+    // CONNECT) without moving its offset, and gets them again from the next restore. So the missed
+    // packets are given to Socket.IO as none, and sent here once the socket is connected.
     override restoreSession(pid: string, offset: string): Promise<Session> {
       return channel.request(
         "recovery:restore",
@@ -130,15 +134,15 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
           onAnswer: (session) => {
             debug("restore of %s from %s: %s", pid, offset, session ? `session ${session.sid}` : "nothing");
             if (!session) return;
-            const { sid, pid: restored, rooms, data } = session;
-            this.catchingUp.set(sid, { session: { sid, pid: restored, rooms, data }, packets: [] });
+            const { sid, pid: restored, rooms, data, missedPackets } = session;
+            this.catchingUp.set(sid, { session: { sid, pid: restored, rooms, data }, packets: [...missedPackets] });
             setTimeout(() => this.catchingUp.delete(session.sid), RESTORE_TIMEOUT_MS * 6).unref();
           },
         },
-      ) as Promise<Session>;
+      ).then((session) => session && { ...session, missedPackets: [] }) as Promise<Session>;
     }
 
-    /** A restored socket is connected: send it what was broadcast while it was being restored. */
+    /** A restored socket is connected (its CONNECT is written): send it what it missed, then what was broadcast while it was being restored. */
     private caughtUp(socket: { id: string; packet(packet: Packet): void }): void {
       const pending = this.catchingUp.get(socket.id);
       if (!pending) return;

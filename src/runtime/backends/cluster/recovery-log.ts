@@ -50,6 +50,12 @@ export interface RecoveryLogOptions {
  */
 export class RecoveryLog {
   private readonly packets = new Map<string, LoggedPacket[]>();
+  /**
+   * Per namespace, the offset of the newest packet no longer kept (expired, or beyond
+   * `maxPackets`): a client whose offset is older may have missed it, and cannot be restored.
+   * (Offsets are numbered across namespaces, so gaps in one namespace's log are not losses.)
+   */
+  private readonly forgotten = new Map<string, number>();
   private readonly sessions = new Map<string, KeptSession>();
   /** `<nsp> <sid>` → pid, so that a disconnection finds its session without a scan. */
   private readonly pidOf = new Map<string, string>();
@@ -70,7 +76,7 @@ export class RecoveryLog {
     let log = this.packets.get(nsp);
     if (!log) this.packets.set(nsp, (log = []));
     log.push({ seq, opts, data: packet.data, at: Date.now() });
-    if (log.length > this.options.maxPackets) log.splice(0, log.length - this.options.maxPackets);
+    if (log.length > this.options.maxPackets) this.dropOldest(nsp, log, log.length - this.options.maxPackets);
     this.options.deliver(nsp, packet, opts);
   }
 
@@ -101,12 +107,12 @@ export class RecoveryLog {
    * once, and the restore waits (up to {@link RESTORE_WAIT_MS}) for the disconnection, or for the
    * worker to die.
    */
-  restoreWhenDisconnected(nsp: string, pid: string, offset: string): RestoredSession | null | Promise<RestoredSession | null> {
+  restoreWhenDisconnected(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null | Promise<RestoredSession | null> {
     const session = this.sessions.get(pid);
     const connected = session?.nsp === nsp && session.disconnectedAt === undefined && this.options.workerConnected(session.worker);
     // answered at once when it can be: the missed packets are then exactly those logged before the
     // answer, and every later broadcast reaches the worker after it
-    if (!connected) return this.restore(nsp, pid, offset);
+    if (!connected) return this.restore(nsp, pid, offset, worker);
     return new Promise((resolve) => {
       const wakeUps = this.waiting.get(pid) ?? new Set<() => void>();
       this.waiting.set(pid, wakeUps);
@@ -114,7 +120,7 @@ export class RecoveryLog {
         clearTimeout(timer);
         wakeUps.delete(wakeUp);
         if (wakeUps.size === 0 && this.waiting.get(pid) === wakeUps) this.waiting.delete(pid);
-        resolve(this.restore(nsp, pid, offset));
+        resolve(this.restore(nsp, pid, offset, worker));
       };
       const timer = setTimeout(wakeUp, RESTORE_WAIT_MS);
       wakeUps.add(wakeUp);
@@ -123,8 +129,13 @@ export class RecoveryLog {
     });
   }
 
-  /** The session and its missed packets, or `null` (unknown, expired, still connected, or offset too old). */
-  restore(nsp: string, pid: string, offset: string): RestoredSession | null {
+  /**
+   * The session and its missed packets, or `null` (unknown, expired, still connected, or offset too
+   * old). The session is then connected on `worker` as far as the log knows: a second restore of it
+   * is a zombie's (see {@link restoreWhenDisconnected}), and should its new connection die before
+   * the socket connects, that worker gives it back (`recovery:persist`), with what it began with.
+   */
+  restore(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null {
     const session = this.sessions.get(pid);
     const refused = (why: string) => {
       debug("not restored %s (%s): %s", pid, session?.sid, why);
@@ -145,15 +156,15 @@ export class RecoveryLog {
     const seq = offset === SESSION_START ? session.startSeq : parseInt(seqText ?? "", 36);
     const log = this.packets.get(nsp) ?? [];
     if ((offset !== SESSION_START && boot !== this.boot) || !Number.isSafeInteger(seq)) return refused(`offset ${offset} is not of this log`);
-    // the offset must still be in the log (or be the newest packet); otherwise packets were dropped
-    const first = log[0]?.seq ?? this.seq + 1;
-    if (seq < first - 1 || seq > this.seq) return refused(`offset ${offset} is no longer in the log`);
+    // every packet after the offset must still be kept
+    if (seq < (this.forgotten.get(nsp) ?? 0) || seq > this.seq) return refused(`offset ${offset} is no longer in the log`);
     const missedPackets: unknown[][] = [];
     for (const packet of log) {
       if (packet.seq > seq && reaches(session.rooms, packet.opts)) missedPackets.push(packet.data);
     }
-    this.drop(session);
-    debug("restored %s (%s) with %d missed packets", pid, session.sid, missedPackets.length);
+    session.worker = worker;
+    session.disconnectedAt = undefined;
+    debug("restored %s (%s) on worker %d with %d missed packets", pid, session.sid, worker, missedPackets.length);
     // a session whose worker died comes back with the data it had at its last disconnection, or none
     return { sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data ?? {}, missedPackets };
   }
@@ -190,9 +201,16 @@ export class RecoveryLog {
     for (const session of this.sessions.values()) {
       if (session.disconnectedAt !== undefined && session.disconnectedAt < threshold) this.drop(session);
     }
-    for (const log of this.packets.values()) {
+    for (const [nsp, log] of this.packets) {
       const keep = log.findIndex((packet) => packet.at >= threshold);
-      log.splice(0, keep === -1 ? log.length : keep);
+      this.dropOldest(nsp, log, keep === -1 ? log.length : keep);
     }
+  }
+
+  /** Drops the `count` oldest packets of `nsp`'s log, remembering the newest offset dropped. */
+  private dropOldest(nsp: string, log: LoggedPacket[], count: number): void {
+    if (count <= 0) return;
+    const dropped = log.splice(0, count);
+    this.forgotten.set(nsp, dropped[dropped.length - 1]!.seq);
   }
 }

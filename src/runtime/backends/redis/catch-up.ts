@@ -33,6 +33,11 @@ export class StreamCatchUp {
   /** Last entry of this namespace the stream poller delivered. */
   private polled: string | undefined;
 
+  /** The last entry of this namespace the stream poller delivered on this worker, if any. */
+  get lastPolled(): string | undefined {
+    return this.polled;
+  }
+
   /** Nothing to watch: no session being restored here, no restored socket the poller has not caught up with. */
   get idle(): boolean {
     return this.pending.size === 0 && this.freshUntil === undefined;

@@ -5,7 +5,8 @@ import type { Namespace } from "socket.io";
 import { namespaceSocket, recoveryEnabled, recoveryOptions, type SocketInternals } from "../../sockets/internals";
 import type { BroadcastOptions, Room, Session, SocketId } from "socket.io-adapter";
 import { StreamCatchUp } from "./catch-up";
-import { newToken, RedisSessionStore } from "./session-store";
+import { newToken, RedisSessionStore, type SessionRecord } from "./session-store";
+import { SESSION_START } from "../rooms";
 import { readMissed, STREAM_ID, type StreamMessage } from "./stream-reader";
 
 const debug = createDebug("runtime:redis:recovery");
@@ -39,6 +40,8 @@ interface StreamsAdapter {
 interface Tracked {
   pid: string;
   token: string;
+  /** See {@link SessionRecord.start}. */
+  start: string;
 }
 
 /**
@@ -58,6 +61,10 @@ class SessionRecords {
   private readonly dirty = new Set<SocketId>();
   private flushScheduled = false;
   private readonly catchUp = new StreamCatchUp();
+  /** Restored sessions whose socket is not connected yet → the packets they missed, sent after their CONNECT. */
+  private readonly missed = new Map<SocketId, unknown[][]>();
+  /** The records of those sessions, written back should their connection die before the socket connects. */
+  private readonly restoring = new Map<SocketId, Omit<SessionRecord, "owner" | "token">>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -73,6 +80,14 @@ class SessionRecords {
     });
     this.timer = setInterval(() => this.refresh(), store.refreshEvery);
     this.timer.unref();
+    // where sessions that begin before this worker delivered any broadcast start from
+    client
+      .xRevRange(STREAM, "+", "-", { COUNT: 1 })
+      .then((entries) => {
+        const last = (entries as Array<{ id: string }>)[0]?.id;
+        if (last && this.catchUp.lastPolled === undefined) this.catchUp.pollerAt(last);
+      })
+      .catch((err: Error) => debug("reading the stream's end: %s", err.message));
   }
 
   private get enabled(): boolean {
@@ -137,7 +152,7 @@ class SessionRecords {
     if (!this.tracked.has(id)) {
       const pid = this.socket(id)?.pid;
       if (!pid) return; // a restored session joining its rooms before it is registered: written once connected
-      this.tracked.set(id, { pid, token: newToken() });
+      this.tracked.set(id, { pid, token: newToken(), start: this.restoring.get(id)?.start ?? this.catchUp.lastPolled ?? "" });
     }
     this.dirty.add(id);
     this.scheduleFlush();
@@ -160,7 +175,7 @@ class SessionRecords {
       const tracked = this.tracked.get(sid);
       const rooms = this.adapter.sids.get(sid);
       if (!tracked || !rooms) continue;
-      const record = { sid, pid: tracked.pid, nsp: this.adapter.nsp.name, rooms: [...rooms].map(String), data: this.socket(sid)?.data, token: tracked.token };
+      const record = { sid, pid: tracked.pid, nsp: this.adapter.nsp.name, rooms: [...rooms].map(String), data: this.socket(sid)?.data, token: tracked.token, start: tracked.start };
       this.store.write(record, owner).catch((err: Error) => debug("write %s: %s", sid, err.message));
     }
     this.dirty.clear();
@@ -176,13 +191,31 @@ class SessionRecords {
     const tracked = this.tracked.get(session.sid);
     this.tracked.delete(session.sid);
     this.dirty.delete(session.sid);
-    const record = { sid: session.sid, pid: session.pid, nsp: this.adapter.nsp.name, rooms: session.rooms.map(String), data: session.data, token: tracked?.token ?? newToken() };
+    const record = {
+      sid: session.sid,
+      pid: session.pid,
+      nsp: this.adapter.nsp.name,
+      rooms: session.rooms.map(String),
+      data: session.data,
+      token: tracked?.token ?? newToken(),
+      start: tracked?.start ?? "",
+    };
     this.store.write(record, "").catch((err: Error) => debug("persist %s: %s", session.sid, err.message));
   }
 
   /** The socket left every room: at its end; unless persisted just before, its record goes. */
   private ended(id: SocketId): void {
     this.catchUp.abandon(id);
+    const abandoned = this.restoring.get(id);
+    if (abandoned) {
+      // restored, but its connection closed before the socket connected: the record goes back,
+      // disconnected, so that the client's next attempt restores it
+      this.restoring.delete(id);
+      this.missed.delete(id);
+      debug("restore of %s abandoned: its record is kept", id);
+      this.store.write({ ...abandoned, token: newToken() }, "").catch((err: Error) => debug("keep %s: %s", id, err.message));
+      return;
+    }
     const tracked = this.tracked.get(id);
     if (!tracked) return;
     this.tracked.delete(id);
@@ -193,11 +226,14 @@ class SessionRecords {
   // --- restoring ------------------------------------------------------------------------------
 
   // the base class declares Promise<Session>, but Socket.IO expects null for "nothing to restore"
-  private async restore(pid: string, offset: string): Promise<Session | null> {
-    if (!this.enabled || !STREAM_ID.test(offset)) return null;
+  private async restore(pid: string, clientOffset: string): Promise<Session | null> {
+    if (!this.enabled || (clientOffset !== SESSION_START && !STREAM_ID.test(clientOffset))) return null;
     const nsp = this.adapter.nsp.name;
     const record = await this.store.read(pid);
     if (!record || record.nsp !== nsp) return null;
+    // a client that never received a broadcast resumes from where its session began
+    const offset = clientOffset === SESSION_START ? record.start : clientOffset;
+    if (!STREAM_ID.test(offset)) return null;
     if (!(await this.store.ownerGone(record))) {
       debug("%s is still connected: not restored", record.sid);
       return null;
@@ -217,11 +253,21 @@ class SessionRecords {
     }
     const missedPackets = this.catchUp.read(record.sid, missed.packets, missed.last);
     debug("restored %s with %d missed packets", record.sid, missedPackets.length);
-    return { sid: record.sid, pid, rooms: record.rooms, data: record.data, missedPackets };
+    // sent once the socket is connected, after its CONNECT (see the cluster backend's adapter)
+    this.missed.set(record.sid, missedPackets);
+    this.restoring.set(record.sid, { sid: record.sid, pid, nsp, rooms: record.rooms, data: record.data, start: record.start });
+    setTimeout(() => {
+      this.missed.delete(record.sid);
+      this.restoring.delete(record.sid);
+    }, 30_000).unref();
+    return { sid: record.sid, pid, rooms: record.rooms, data: record.data, missedPackets: [] };
   }
 
   private onConnection(socket: SocketLike): void {
-    for (const data of this.catchUp.connected(socket.id)) socket.packet({ type: 2, data, nsp: this.adapter.nsp.name });
+    const missed = this.missed.get(socket.id) ?? [];
+    this.missed.delete(socket.id);
+    this.restoring.delete(socket.id);
+    for (const data of [...missed, ...this.catchUp.connected(socket.id)]) socket.packet({ type: 2, data, nsp: this.adapter.nsp.name });
   }
 
   private readonly decode = (raw: Record<string, string>): StreamMessage =>

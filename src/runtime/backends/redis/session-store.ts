@@ -22,6 +22,11 @@ export interface SessionRecord {
   owner: string;
   /** Random, per incarnation of the session: a restore takes the record only if it is unchanged. */
   token: string;
+  /**
+   * The last stream entry delivered on its worker when the session began (`""`: unknown): where a
+   * client that never received a broadcast resumes from.
+   */
+  start: string;
 }
 
 /** Takes (deletes and answers 1) the record only if its token is still ARGV[1]. */
@@ -127,6 +132,7 @@ export class RedisSessionStore {
         data: encodeData(session.data),
         owner,
         token: session.token,
+        start: session.start,
       }),
       this.client.pExpire(key, owner === "" ? this.options.window : this.connectedTtl),
     ]);
@@ -164,6 +170,7 @@ export class RedisSessionStore {
       data: decodeData(raw.data),
       owner: raw.owner ?? "",
       token: raw.token,
+      start: raw.start ?? "",
     };
   }
 
