@@ -281,12 +281,13 @@ export const SETTINGS = {
   },
   /**
    * `MAX_CONNECTIONS_PER_IP`: most Engine.IO sessions open at once from one client address, across
-   * the cluster. `0` turns the cap off. Default `1000`.
+   * the cluster. `0` turns the cap off. Default `20000`: a company behind one NAT address, or a
+   * site behind a reverse proxy not listed in `TRUST_PROXY`, is many users on one address.
    */
   maxConnectionsPerIp: {
     env: "MAX_CONNECTIONS_PER_IP",
     schema: int(0, 10_000_000),
-    default: "1000",
+    default: "20000",
     doc: {
       meaning:
         "most Engine.IO sessions open at once from one client address, over all workers (per machine with `ADAPTER=redis`); over it a handshake (polling or WebSocket) gets `429` `too many connections from this address` with `Retry-After`; `0` turns it off",
@@ -294,22 +295,26 @@ export const SETTINGS = {
   },
   /**
    * `CONNECTION_RATE`: new sessions per second one client address may open (token bucket, refilled
-   * continuously). `0` turns the limit off. Default `20`.
+   * continuously). `0` turns the limit off. Default `1000`: after its burst, one address opening
+   * sessions at 10,000/s is cut, while a deploy's reconnection storm from one NAT address is not.
    */
   connectionRate: {
     env: "CONNECTION_RATE",
     schema: int(0, 1_000_000),
-    default: "20",
+    default: "1000",
     doc: {
       meaning:
         "new sessions per second per client address (token bucket); over it `429` `connection rate exceeded` with `Retry-After`; `0` turns it off",
     },
   },
-  /** `CONNECTION_BURST`: new sessions one client address may open at once (bucket size). Default `100`. */
+  /**
+   * `CONNECTION_BURST`: new sessions one client address may open at once (bucket size). Default
+   * `10000`: every client of a restarted machine reconnects at once, possibly from one address.
+   */
   connectionBurst: {
     env: "CONNECTION_BURST",
     schema: int(1, 1_000_000),
-    default: "100",
+    default: "10000",
     doc: { meaning: "new sessions one address may open at once (the bucket's size)" },
   },
   /**

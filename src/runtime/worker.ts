@@ -55,7 +55,7 @@ export async function runWorker(settings: Config): Promise<void> {
     runtimeDir: plan.runtimeDir,
     channel,
     routes,
-    admission: new Admission(config, channel),
+    admission: new Admission(config, channel, log),
     serverOptions: socketIoOptions(config, application.serverOptions, backend.adapter),
   });
   sessions = () => engine.sessionCount();

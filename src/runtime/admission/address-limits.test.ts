@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../config/env";
 import { AddressLimits, CAP_RETRY_AFTER_S } from "./address-limits";
 
 describe("per-address limits", () => {
@@ -83,5 +84,30 @@ describe("per-address limits", () => {
     capOnly.admit(1, "a", 0);
     capOnly.release(1, "a", 0);
     expect(capOnly.size).toBe(0);
+  });
+});
+
+describe("per-address limits at their defaults", () => {
+  const config = loadConfig({});
+  const defaults = () =>
+    new AddressLimits({ maxPerAddress: config.maxConnectionsPerIp, rate: config.connectionRate, burst: config.connectionBurst });
+
+  it("admit a reconnection storm of 10,000 clients from one address (a restarted machine behind one NAT)", () => {
+    const limits = defaults();
+    const verdicts = Array.from({ length: 10_000 }, () => limits.admit(1, "203.0.113.7", 0));
+    expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+  });
+
+  it("cut one address that keeps opening sessions at 10,000 a second", () => {
+    const limits = defaults();
+    let refused = 0;
+    // 3 s at 10,000/s, each session closed at once (so only the rate can stop it)
+    for (let i = 0; i < 30_000; i++) {
+      const now = i / 10; // ms
+      const verdict = limits.admit(1, "198.51.100.9", now);
+      if (verdict.ok) limits.release(1, "198.51.100.9", now);
+      else refused++;
+    }
+    expect(refused).toBeGreaterThan(15_000);
   });
 });

@@ -2,9 +2,10 @@ import createDebug from "debug";
 import type { ErrorCallback } from "engine.io";
 import { Counter, type Registry } from "prom-client";
 import type { Config } from "../../config/env";
+import type { Logger } from "../../log/logger";
 import type { WorkerChannel } from "../ipc/worker";
 import type { Verdict } from "./address-limits";
-import { clientAddress, TrustedProxies } from "./client-address";
+import { canonicalAddress, clientAddress, TrustedProxies } from "./client-address";
 import { OriginPolicy } from "./origin-policy";
 import { addressLimitsEnabled } from "./primary";
 import { limitRefusal, ORIGIN_REFUSAL, refusalCounts, type Refusal, type RefusalReason } from "./refusal";
@@ -70,9 +71,13 @@ export class Admission {
   private changes: Array<[string, 1 | -1]> = [];
   private flushScheduled = false;
 
+  /** Peers that sent `X-Forwarded-For` without being trusted, already reported (a few at most). */
+  private readonly untrustedProxies = new Set<string>();
+
   constructor(
     config: Pick<Config, "corsOrigin" | "trustProxy" | "maxConnectionsPerIp" | "connectionRate">,
     private readonly channel: WorkerChannel,
+    private readonly log: Logger,
   ) {
     this.origins = new OriginPolicy(config.corsOrigin);
     this.trusted = new TrustedProxies(config.trustProxy);
@@ -94,6 +99,10 @@ export class Admission {
    */
   handshake(request: HandshakeRequest, fn: ErrorCallback, stockVerify: (callback: ErrorCallback) => void, answers: HandshakeAnswers): void {
     const address = clientAddress(request.peer, request.forwardedFor, this.trusted);
+    if (request.forwardedFor) {
+      const peer = canonicalAddress(request.peer) ?? request.peer;
+      if (!this.trusted.has(peer)) this.untrustedProxy(peer);
+    }
     answers.setAddress?.(address);
     if (!this.limited) {
       this.mark(request.carrier, { address });
@@ -110,6 +119,22 @@ export class Admission {
         (err: unknown) => debug("handshake from %s failed: %s", address, (err as Error).message),
       );
     });
+  }
+
+  /**
+   * A peer that sends `X-Forwarded-For` is a proxy; one not in `TRUST_PROXY` makes every client
+   * behind it count as itself (for the per-address limits, and as `socket.handshake.address`).
+   * Said once per peer, with the fix, in case it is the site's own reverse proxy.
+   */
+  private untrustedProxy(peer: string): void {
+    if (this.untrustedProxies.has(peer) || this.untrustedProxies.size >= 16) return;
+    this.untrustedProxies.add(peer);
+    this.log.warn(
+      { event: "untrusted-proxy", peer },
+      `requests from ${peer} carry X-Forwarded-For, but ${peer} is not in TRUST_PROXY: the clients behind it all count as ${peer} ` +
+        `(per-address limits, socket.handshake.address). If it is your reverse proxy, set TRUST_PROXY=${peer}` +
+        (peer.startsWith("127.") || peer === "::1" ? " (or TRUST_PROXY=loopback)" : ""),
+    );
   }
 
   /** A session opened here from a handshake: it takes its address and its slot. */
