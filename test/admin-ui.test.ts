@@ -99,24 +99,24 @@ describe.each(["uws", "node"] as const)("admin UI with ADMIN_UI_PASSWORD, ENGINE
   });
 
   it("serves the UI's files under /admin-ui/", async () => {
-    const index = await get(`${server.url}/admin-ui/`);
+    const index = await get(`${server.adminUrl}/admin-ui/`);
     expect(index.status).toBe(200);
     expect(index.type).toMatch(/text\/html/);
     expect(index.body).toContain("Socket.IO Admin UI");
     const script = /src="(js\/app\.[0-9a-f]+\.js)"/.exec(index.body)?.[1];
     expect(script).toBeTruthy();
-    const app = await get(`${server.url}/admin-ui/${script}`);
+    const app = await get(`${server.adminUrl}/admin-ui/${script}`);
     expect(app.status).toBe(200);
     expect(app.type).toMatch(/javascript/);
-    const bare = await get(`${server.url}/admin-ui`);
+    const bare = await get(`${server.adminUrl}/admin-ui`);
     expect(bare.status).toBe(308);
     expect(bare.location).toBe("/admin-ui/");
-    expect((await get(`${server.url}/admin-ui/../package.json`)).status).toBe(404);
-    expect((await get(`${server.url}/admin-ui/%2e%2e/package.json`)).status).toBe(404);
+    expect((await get(`${server.adminUrl}/admin-ui/../package.json`)).status).toBe(404);
+    expect((await get(`${server.adminUrl}/admin-ui/%2e%2e/package.json`)).status).toBe(404);
   });
 
   it("counts the admin namespace in /metrics like any other", async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
     const m = parseExposition(text);
     const connected = sockets.filter((s) => s.connected).length;
     expect(total(m, "socketio_connected_clients", { namespace: "/admin" })).toBe(connected);
@@ -142,8 +142,8 @@ describe("admin UI without ADMIN_UI_PASSWORD", () => {
     await expect(connect(`${server.url}/admin`, { auth: { username: "admin", password: PASSWORD } })).rejects.toThrow(
       "Invalid namespace",
     );
-    expect((await get(`${server.url}/admin-ui/`)).status).toBe(404);
-    expect((await get(`${server.url}/admin-ui`)).status).toBe(404);
+    expect((await get(`${server.adminUrl}/admin-ui/`)).status).toBe(404);
+    expect((await get(`${server.adminUrl}/admin-ui`)).status).toBe(404);
   });
 });
 

@@ -73,7 +73,7 @@ const xff = (address: string) => ({ "x-forwarded-for": address });
 
 /** The sum of a Prometheus counter's series with this label. */
 async function refusals(server: RunningServer, reason: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("runtime_admission_refused_total{") && line.includes(`reason="${reason}"`)) total += Number(line.split(" ").pop());

@@ -71,10 +71,36 @@ describe.each(["uws", "node"] as const)("HTTP routes of every worker, ENGINE=%s"
     expect(res.status).toBe(engine === "uws" ? 404 : 400);
   });
 
-  it("GET /stats lists every worker", async () => {
+  it("GET /stats on the admin port lists every worker", async () => {
     const stats = await server.stats();
     expect(stats.workers).toHaveLength(2);
     expect(stats.workers.every((w) => w.engine === engine)).toBe(true);
+  });
+
+  it("the clients' port has no internals: /stats, /metrics and /admin-ui/ are on the admin port only", async () => {
+    for (const path of ["/stats", "/metrics", "/admin-ui/"]) expect((await request(server.port, path)).status, path).toBe(404);
+    expect((await request(server.port, "/healthz")).status).toBe(200);
+    expect((await request(server.port, "/readyz")).status).toBe(200);
+    const admin = Number(new URL(server.adminUrl).port);
+    expect((await request(admin, "/stats")).status).toBe(200);
+    expect((await request(admin, "/metrics")).status).toBe(200);
+    expect((await request(admin, "/healthz")).status).toBe(200);
+    // and the admin listener is bound to this machine only
+    expect(server.logs.find((r) => r.event === "admin-listen")).toMatchObject({ host: "127.0.0.1", port: admin });
+  });
+
+  it("scrapes at any rate cost the workers one collection a second at most", async () => {
+    const admin = Number(new URL(server.adminUrl).port);
+    const collections = (text: string) => Number(/^runtime_metrics_collections_total\{[^}]*\} (\d+)$/m.exec(text)?.[1]);
+    const started = Date.now();
+    const first = collections((await request(admin, "/metrics")).body);
+    const answers = await Promise.all(Array.from({ length: 200 }, () => request(admin, "/metrics")));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const last = Math.max(...answers.map((a) => collections(a.body)));
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`201 scrapes in ${seconds.toFixed(1)} s: ${last - first + 1} collections`);
+    // one collection answers every scrape of its second (plus the one in flight at each end)
+    expect(last - first).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
   });
 
   it("a request with Connection: close is answered with Connection: close", async () => {

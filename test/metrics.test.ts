@@ -7,7 +7,7 @@ import { parseExposition, select, total, type Exposition } from "./helpers/prome
 import { ROOT, startServer, type RunningServer } from "./helpers/server";
 
 async function scrape(server: RunningServer): Promise<{ status: number; contentType: string; text: string }> {
-  const response = await fetch(`${server.url}/metrics`);
+  const response = await fetch(`${server.adminUrl}/metrics`);
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", text: await response.text() };
 }
 

@@ -25,12 +25,14 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
   let pm2: Pm2;
   let port = 0;
   let url = "";
+  /** The admin listener (`ADMIN_PORT`): `/stats`. */
+  let adminUrl = "";
   /** Every primary and worker PID seen, to check that none is left at the end. */
   const pids = new Set<number>();
   const sockets: Socket[] = [];
 
   const stats = async (): Promise<ClusterStatsView> => {
-    const view = (await (await fetch(`${url}/stats`)).json()) as ClusterStatsView;
+    const view = (await (await fetch(`${adminUrl}/stats`)).json()) as ClusterStatsView;
     pids.add(view.primaryPid);
     for (const w of view.workers) pids.add(w.pid);
     return view;
@@ -72,7 +74,9 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
   it("starts with `npx pm2 start ecosystem.config.js --env production`: online only once every worker listens", async () => {
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    pm2 = createPm2({ PORT: String(port), WORKERS: String(WORKERS), APP: "echo", HOST: "127.0.0.1", LOG_LEVEL: "info" });
+    const adminPort = await freePort();
+    adminUrl = `http://127.0.0.1:${adminPort}`;
+    pm2 = createPm2({ PORT: String(port), ADMIN_PORT: String(adminPort), WORKERS: String(WORKERS), APP: "echo", HOST: "127.0.0.1", LOG_LEVEL: "info" });
     // the daemon first, so that the status polls below cannot race `start` to spawn it
     expect((await pm2.run(["ping"])).code).toBe(0);
 

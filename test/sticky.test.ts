@@ -1,6 +1,6 @@
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byInstance, closeAll, connectMany, POLLING_ONLY, upgraded, whoami, WS_ONLY } from "./helpers/clients";
+import { byInstance, closeAll, connectMany, eventually, POLLING_ONLY, upgraded, whoami, WS_ONLY } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
 
 const ENGINES = ["uws", "node"] as const;
@@ -106,4 +106,35 @@ describe.each(ENGINES)("sticky sessions, 4 workers, ENGINE=%s", (engine) => {
       }
     });
   }
+});
+
+describe("uWS: a WebSocket that reaches another worker once its session is the application's", () => {
+  it("is relayed to the worker that has the session: every default client upgrades, gets every broadcast, once", { timeout: 120_000 }, async () => {
+    // UPGRADE_WINDOW=0: sessions go to the application at once, so no session can move to the
+    // worker its WebSocket reaches (as when a client's upgrade comes late)
+    const server = await startServer({ workers: 4, env: { UPGRADE_WINDOW: "0" } });
+    const sockets = await connectMany(server.url, 60);
+    try {
+      await Promise.all(sockets.map((s) => upgraded(s)));
+      const infos = await Promise.all(sockets.map(whoami));
+      expect(infos.every((info) => info.transport === "websocket")).toBe(true);
+      const answers = await Promise.all(sockets.map((s, i) => s.timeout(30_000).emitWithAck("echo", { i })));
+      expect(answers).toEqual(sockets.map((_, i) => ({ i })));
+      // broadcasts to all and to a room (native publishes reach relayed WebSockets too)
+      await Promise.all(sockets.slice(0, 30).map((s) => s.timeout(30_000).emitWithAck("join", "relay-room")));
+      const received = new Map<Socket, string[]>(sockets.map((s) => [s, []]));
+      for (const s of sockets) s.on("broadcast", (payload: string) => received.get(s)!.push(payload));
+      await sockets[59]!.timeout(30_000).emitWithAck("shout", { to: "all", payload: "all" });
+      await sockets[59]!.timeout(30_000).emitWithAck("shout", { to: { room: "relay-room" }, payload: "room" });
+      await eventually(() => sockets.every((s, i) => received.get(s)!.length === (i < 30 ? 2 : 1)), 30_000, "the broadcasts");
+      sockets.forEach((s, i) => expect(received.get(s)).toEqual(i < 30 ? ["all", "room"] : ["all"]));
+      const stats = await server.stats();
+      const relayed = stats.workers.reduce((sum, w) => sum + w.relayedUpgrades, 0);
+      console.log(`relayed upgrades: ${relayed} of 60 clients`);
+      expect(relayed).toBeGreaterThan(0);
+    } finally {
+      closeAll(sockets);
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { childrenOf, sleep } from "../lib/processes";
+import { childrenOf, freePort, sleep } from "../lib/processes";
 import { gcAll, launch, runningSystem } from "./launch";
 import type { SystemSpec } from "./types";
 
@@ -8,8 +8,9 @@ interface ClusterStats {
   workers: Array<{ pid: number; engine: string }>;
 }
 
-async function clusterStats(port: number): Promise<ClusterStats> {
-  const res = await fetch(`http://127.0.0.1:${port}/stats`, { signal: AbortSignal.timeout(5000) });
+/** `GET /stats` on the product's admin listener (`ADMIN_PORT`). */
+async function clusterStats(adminPort: number): Promise<ClusterStats> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/stats`, { signal: AbortSignal.timeout(5000) });
   if (res.status !== 200) throw new Error(`GET /stats: HTTP ${res.status} ${(await res.text()).trim()}`);
   return (await res.json()) as ClusterStats;
 }
@@ -18,10 +19,10 @@ async function clusterStats(port: number): Promise<ClusterStats> {
  * Every PID of the product: from `GET /stats` (a few tries: it answers 500 when a worker is too
  * busy to report within its timeout), else the primary's child processes as /proc shows them.
  */
-async function productPids(port: number, primary: number): Promise<number[]> {
+async function productPids(adminPort: number, primary: number): Promise<number[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const stats = await clusterStats(port);
+      const stats = await clusterStats(adminPort);
       return [stats.primaryPid, ...stats.workers.map((w) => w.pid)];
     } catch {
       await sleep(200);
@@ -37,10 +38,12 @@ export const product: SystemSpec = {
   description: "this project: uWebSockets.js engine, sticky routing, @socket.io/cluster-adapter (node dist/main.js, APP=echo)",
   supports: { polling: true, multiWorker: true },
   async start({ root, scripts, port, workers, nodeArgs, env }) {
+    const adminPort = await freePort();
     const launched = launch(path.join(root, "dist", "main.js"), {
       ...process.env,
       PORT: String(port),
       HOST: "127.0.0.1",
+      ADMIN_PORT: String(adminPort),
       WORKERS: String(workers),
       ENGINE: "uws",
       APP: "echo",
@@ -56,8 +59,8 @@ export const product: SystemSpec = {
     const notes: string[] = Object.entries(env).map(([key, value]) => `${key}=${value}`);
     const fallback = launched.lines.find((line) => line.event === "engine-fallback");
     if (fallback) notes.push(`engine fell back to node: ${String(fallback.reason)}`);
-    const pids = () => productPids(port, launched.child.pid!);
-    const first = await clusterStats(port);
+    const pids = () => productPids(adminPort, launched.child.pid!);
+    const first = await clusterStats(adminPort);
     const engines = [...new Set(first.workers.map((w) => w.engine))];
     if (engines.some((e) => e !== "uws")) notes.push(`engine: ${engines.join(", ")}`);
     const system = runningSystem(launched, port, workers, pids, notes);

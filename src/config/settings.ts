@@ -218,11 +218,32 @@ export const SETTINGS = {
     env: "METRICS",
     schema: z.enum(["on", "off"], "on or off").transform((value) => value === "on"),
     default: "on",
-    doc: { meaning: "`GET /metrics` (Prometheus, every process); `off` counts nothing" },
+    doc: { meaning: "`GET /metrics` on the admin port (Prometheus, every process); `off` counts nothing" },
   },
   /**
-   * `ADMIN_UI_PASSWORD`: switches on `@socket.io/admin-ui` (namespace `/admin`, user `admin`, UI
-   * files at `/admin-ui/`) with this password, or its bcrypt hash. Default: unset, no admin UI.
+   * `ADMIN_PORT`: the port of the admin listener, served by the primary: `GET /metrics`, `GET /stats`
+   * and the admin UI's files, kept off the clients' port. `0` turns it off. Default `9464`.
+   */
+  adminPort: {
+    env: "ADMIN_PORT",
+    schema: int(0, 65535),
+    default: "9464",
+    doc: {
+      meaning:
+        "the admin listener (the primary): `/metrics`, `/stats`, `/admin-ui/`, `/healthz`, kept off the clients' port, which keeps only `/healthz` and `/readyz` for load balancers; `0` turns it off. Taken already: logged (`admin-listen-failed`), the clients' port serves on",
+    },
+  },
+  /** `ADMIN_HOST`: the address the admin listener binds. Default `127.0.0.1` (this machine only). */
+  adminHost: {
+    env: "ADMIN_HOST",
+    schema: z.string().min(1, "a host name or IP address"),
+    default: "127.0.0.1",
+    doc: { meaning: "address the admin listener binds: this machine only by default; `0.0.0.0` for a Prometheus elsewhere (then firewall it)" },
+  },
+  /**
+   * `ADMIN_UI_PASSWORD`: switches on `@socket.io/admin-ui` (namespace `/admin` on the clients' port,
+   * user `admin`; the UI's files at `/admin-ui/` on the admin port) with this password, or its bcrypt
+   * hash. Default: unset, no admin UI.
    */
   adminUiPassword: {
     env: "ADMIN_UI_PASSWORD",
@@ -234,7 +255,7 @@ export const SETTINGS = {
     doc: {
       default: "unset (off)",
       meaning:
-        "switches on `@socket.io/admin-ui` (namespace `/admin`, user `admin`, UI at `/admin-ui/`) with this password or bcrypt hash",
+        "switches on `@socket.io/admin-ui` (namespace `/admin` on the clients' port, user `admin`; the UI at `/admin-ui/` on the admin port) with this password or bcrypt hash",
     },
   },
   /**

@@ -64,7 +64,7 @@ export async function runPrimary(config: Config): Promise<void> {
   // the subsystems' primary halves
   backendOf(config).primary({ config, channel, log });
   startAdmissionPrimary(config, channel);
-  startMetricsPrimary({ channel, supervisor, engine, metrics: config.metrics });
+  startMetricsPrimary({ config, channel, supervisor, engine, log });
 
   process.on("SIGTERM", () => void stop(0, "SIGTERM"));
   process.on("SIGINT", () => void stop(0, "SIGINT"));

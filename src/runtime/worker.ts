@@ -12,7 +12,7 @@ import { loadEngine } from "./engines/engine";
 import { HttpRoutes } from "./http/routes";
 import { WorkerChannel } from "./ipc/worker";
 import { installSocketLimits } from "./limits/worker";
-import { ADMIN_UI_DIR, enableAdminUi } from "./metrics/admin-ui";
+import { enableAdminUi } from "./metrics/admin-ui";
 import { WorkerMetrics } from "./metrics/worker";
 import { SocketPipeline } from "./sockets/pipeline";
 import { WorkerLifecycle } from "./supervision/worker";
@@ -41,13 +41,9 @@ export async function runWorker(settings: Config): Promise<void> {
   } catch (err) {
     return lifecycle.fatal("redis-failed", (err as Error).message);
   }
-  const routes = new HttpRoutes({
-    publicDir: config.publicDir,
-    isReady: () => ready && !lifecycle.isDraining,
-    stats: () => metrics.answerStats(),
-    metrics: metrics.enabled ? () => metrics.answerMetrics() : undefined,
-    adminUiDir: config.adminUiPassword ? ADMIN_UI_DIR : undefined,
-  });
+  // the clients' port: health for load balancers, the official client, static files (the admin
+  // routes are the primary's, on ADMIN_PORT)
+  const routes = new HttpRoutes({ publicDir: config.publicDir, isReady: () => ready && !lifecycle.isDraining });
   const engine = loadEngine(config.engine).worker({
     config,
     log,

@@ -31,12 +31,14 @@ export interface LogRecord {
 export interface RunningServer {
   port: number;
   url: string;
+  /** The admin listener (`ADMIN_PORT`, the primary): `/stats`, `/metrics`, `/admin-ui/`. */
+  adminUrl: string;
   child: ChildProcess;
   logs: LogRecord[];
   stderr: string[];
   /** Resolves with the first log record matching `predicate` (already seen or future). */
   waitForLog(predicate: (record: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
-  /** GET /stats */
+  /** GET /stats (on the admin port) */
   stats(): Promise<ClusterStatsView>;
   /** SIGTERM the primary; resolves with its exit code; SIGKILLs it (and its workers) after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<number | null>;
@@ -70,12 +72,14 @@ export const running = new Set<RunningServer>();
 /** Starts the real server (`node dist/main.js`) as a child process on a free port. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const port = options.port ?? (await freePort());
+  const adminPort = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: String(port),
       HOST: "127.0.0.1",
+      ADMIN_PORT: String(adminPort),
       WORKERS: String(options.workers ?? 4),
       ENGINE: options.engine ?? "uws",
       APP: options.app ?? "echo",
@@ -137,12 +141,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const server: RunningServer = {
     port,
     url: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     child,
     logs,
     stderr,
     waitForLog,
     async stats() {
-      const response = await fetch(`http://127.0.0.1:${port}/stats`);
+      const response = await fetch(`http://127.0.0.1:${adminPort}/stats`);
       return (await response.json()) as ClusterStatsView;
     },
     async stop(timeoutMs = 30_000) {

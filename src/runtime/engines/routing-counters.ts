@@ -8,6 +8,7 @@ export const routingCounters = {
   takeovers: 0,
   handovers: 0,
   takeoversRefused: 0,
+  relayedUpgrades: 0,
 };
 
 /** The router's counters and the number of Engine.IO sessions, as metrics of this worker. */
@@ -21,7 +22,12 @@ export function registerRoutingMetrics(registry: Registry, sessions: () => numbe
   );
   counter("runtime_takeovers_total", "Sessions taken over because their WebSocket upgrade reached this worker", () => routingCounters.takeovers);
   counter("runtime_handovers_total", "Sessions handed to another worker", () => routingCounters.handovers);
-  counter("runtime_takeovers_refused_total", "Takeovers the owner refused (the client stays on polling, forwarded)", () => routingCounters.takeoversRefused);
+  counter("runtime_takeovers_refused_total", "Takeovers the owner refused (its application has the session already)", () => routingCounters.takeoversRefused);
+  counter(
+    "runtime_relayed_upgrades_total",
+    "WebSockets relayed to the worker that has their session (their session could not move)",
+    () => routingCounters.relayedUpgrades,
+  );
   new Gauge({
     name: "runtime_engine_sessions",
     help: "Engine.IO sessions open on this worker, all paths together",

@@ -1,6 +1,7 @@
 import createDebug from "debug";
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import type http from "node:http";
 import path from "node:path";
 
 const debug = createDebug("runtime:http");
@@ -13,12 +14,12 @@ export interface HttpAnswer {
 }
 
 export interface HttpRoutesOptions {
-  /** Folder served as static files; `/` serves its `index.html`. */
-  publicDir: string;
-  /** `false` while the worker drains: `/readyz` answers 503. */
-  isReady: () => boolean;
-  /** `GET /stats` (every worker's counters, `src/runtime/metrics/`). */
-  stats: () => Promise<HttpAnswer>;
+  /** Folder served as static files, `/` being its `index.html`, and the official client's files under `/socket.io/`; unset: neither. */
+  publicDir?: string;
+  /** `GET /readyz`: `false` while the worker drains (503); unset: no such route. */
+  isReady?: () => boolean;
+  /** `GET /stats` (every worker's counters, `src/runtime/metrics/`); unset: no such route. */
+  stats?: () => Promise<HttpAnswer>;
   /** `GET /metrics` (Prometheus text of every process, `src/runtime/metrics/`); unset: no such route. */
   metrics?: () => Promise<HttpAnswer>;
   /** Folder served under `/admin-ui/` (the Socket.IO admin UI's files); unset: no such route. */
@@ -57,9 +58,9 @@ const text = (status: number, body: string): HttpAnswer => ({
 });
 
 /**
- * The runtime's own HTTP routes, served by every worker whatever the engine:
- * `/healthz`, `/readyz`, `/stats`, `/metrics` and `/admin-ui/` (when enabled), the official client
- * under `/socket.io/`, static files, 404.
+ * The runtime's own HTTP routes, whatever the server: on the client port (every worker)
+ * `/healthz`, `/readyz`, the official client under `/socket.io/`, static files; on the admin port
+ * (the primary, `ADMIN_PORT`) `/healthz`, `/stats`, `/metrics` and `/admin-ui/`. Anything else: 404.
  */
 export class HttpRoutes {
   private readonly cache = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
@@ -69,7 +70,7 @@ export class HttpRoutes {
   /** Whether `url` names one of the official client's files (`/socket.io/socket.io.js`, …). */
   isClientFile(url: string): boolean {
     const pathname = url.split("?")[0] ?? "";
-    return pathname.startsWith("/socket.io/") && CLIENT_FILES.has(pathname.slice("/socket.io/".length));
+    return this.options.publicDir !== undefined && pathname.startsWith("/socket.io/") && CLIENT_FILES.has(pathname.slice("/socket.io/".length));
   }
 
   async handle(method: string, url: string, ifNoneMatch: string): Promise<HttpAnswer> {
@@ -79,9 +80,11 @@ export class HttpRoutes {
       case "/healthz":
         return text(200, "ok\n");
       case "/readyz":
-        return this.options.isReady() ? text(200, "ready\n") : text(503, "draining\n");
+        if (this.options.isReady) return this.options.isReady() ? text(200, "ready\n") : text(503, "draining\n");
+        break;
       case "/stats":
-        return this.options.stats();
+        if (this.options.stats) return this.options.stats();
+        break;
       case "/metrics":
         if (this.options.metrics) return this.options.metrics();
         break;
@@ -94,6 +97,8 @@ export class HttpRoutes {
       if (relative === undefined) return text(404, "not found\n");
       return this.file(path.join(this.options.adminUiDir, relative), ifNoneMatch, "no-cache");
     }
+    const publicDir = this.options.publicDir;
+    if (publicDir === undefined) return text(404, "not found\n");
     if (pathname.startsWith("/socket.io/")) {
       const name = pathname.slice("/socket.io/".length);
       if (!CLIENT_FILES.has(name)) return text(404, "not found\n");
@@ -101,7 +106,7 @@ export class HttpRoutes {
     }
     const relative = pathname === "/" ? "index.html" : safeRelative(pathname);
     if (relative === undefined) return text(404, "not found\n");
-    return this.file(path.join(this.options.publicDir, relative), ifNoneMatch, "no-cache");
+    return this.file(path.join(publicDir, relative), ifNoneMatch, "no-cache");
   }
 
   private async file(file: string, ifNoneMatch: string, cacheControl: string): Promise<HttpAnswer> {
@@ -141,4 +146,16 @@ function safeRelative(pathname: string): string | undefined {
   const normalized = path.posix.normalize(decoded);
   if (!normalized.startsWith("/") || normalized.split("/").some((part) => part.startsWith("."))) return undefined;
   return normalized.slice(1);
+}
+
+/** Answers a request of Node's http server with `routes` (the Node engine's workers, the admin listener). */
+export function serveWithNode(routes: HttpRoutes, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const method = req.method ?? "GET";
+  routes
+    .handle(method, req.url ?? "/", String(req.headers["if-none-match"] ?? ""))
+    .catch(() => ({ status: 500, headers: {}, body: "internal error\n" }))
+    .then((answer) => {
+      res.writeHead(answer.status, answer.headers);
+      res.end(method === "HEAD" ? undefined : answer.body);
+    });
 }

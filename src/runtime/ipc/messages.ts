@@ -1,6 +1,6 @@
 import type { Verdict } from "../admission/address-limits";
 import type { RestoredSession, WireOptions, WirePacket, WireSession } from "../backends/rooms";
-import type { ClusterStats, ProcessReport } from "../metrics/report";
+import type { ProcessReport } from "../metrics/report";
 import type { StateChange, StateOperation, StateResult } from "../../state/shared-state";
 
 /**
@@ -10,8 +10,8 @@ import type { StateChange, StateOperation, StateResult } from "../../state/share
  * the subsystem that sends it and, for requests, the one that answers (its primary or worker half).
  *
  * Who answers what (each request type has exactly one handler, registered at start):
- * - `cluster:snapshot` → `metrics/primary.ts` (collects `metrics:collect` from every worker);
- * - `metrics:collect` → `metrics/worker.ts`;
+ * - `metrics:collect` → `metrics/worker.ts` (the primary collects every worker's report for the
+ *   admin port's `/stats` and `/metrics`);
  * - `admission:admit` → `admission/primary.ts`;
  * - `state:operation` → `backends/cluster/primary.ts` (the shared state of one machine);
  * - `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
@@ -41,8 +41,6 @@ export interface WorkerNotices {
 }
 
 export interface WorkerRequests {
-  /** `GET /stats` and `GET /metrics`: every process's report, as stats JSON or Prometheus text. */
-  "cluster:snapshot": { body: { view: "stats" | "metrics" }; reply: { stats?: ClusterStats; text?: string; error?: string } };
   /** admission: may new sessions from these addresses open? Each one admitted is counted and leased to the worker. */
   "admission:admit": { body: { addresses: string[] }; reply: Verdict[] };
   /** state: one shared-state operation, atomic across the machine. */

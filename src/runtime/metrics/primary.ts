@@ -1,14 +1,21 @@
 import createDebug from "debug";
+import http from "node:http";
 import type { Worker } from "node:cluster";
+import type { Config } from "../../config/env";
+import type { Logger } from "../../log/logger";
+import { HttpRoutes, serveWithNode, type HttpAnswer } from "../http/routes";
+import { ADMIN_UI_DIR } from "./admin-ui";
 import { AggregatorRegistry, Counter, Gauge } from "prom-client";
 import type { PrimaryChannel } from "../ipc/primary";
 import { ProcessRegistry } from "./process-registry";
-import type { ClusterStats, MetricFamily, ProcessMetrics, ProcessReport } from "./report";
+import { PROMETHEUS_CONTENT_TYPE, type ClusterStats, type MetricFamily, type ProcessMetrics, type ProcessReport } from "./report";
 
 const debug = createDebug("runtime:metrics:primary");
 
 /** Longest the primary waits for the workers' reports of one collection (ms); late ones are left out. */
 const COLLECT_TIMEOUT_MS = 2000;
+/** Least time between two collections (ms): scraping faster costs the workers nothing more. */
+const COLLECTION_INTERVAL_MS = 1000;
 
 /** What the primary's metrics read from its supervisor. */
 export interface SupervisedWorkers {
@@ -21,57 +28,91 @@ export interface SupervisedWorkers {
 }
 
 export interface MetricsPrimaryOptions {
+  config: Pick<Config, "metrics" | "adminPort" | "adminHost" | "adminUiPassword">;
   channel: PrimaryChannel;
   supervisor: SupervisedWorkers;
   /** The engine the cluster runs (label of `runtime_process_info`). */
   engine: string;
-  /** `METRICS`: with `false`, `/metrics` has nothing to render (`/stats` still works). */
-  metrics: boolean;
+  log: Logger;
 }
 
-/**
- * The primary's half of `/stats` and `/metrics`: one collection. A worker asks for the cluster's
- * snapshot (`cluster:snapshot`); the primary collects every live worker's report
- * (`metrics:collect`), waits for all of them or {@link COLLECT_TIMEOUT_MS}, and answers either the
- * stats (JSON) or the Prometheus text of every process, its own metrics included. A worker that
- * does not answer in time is left out and counted in `runtime_metrics_missing_workers`.
- */
-export function startMetricsPrimary({ channel, supervisor, engine, metrics }: MetricsPrimaryOptions): void {
-  const own = metrics ? primaryRegistry(engine, supervisor) : undefined;
-  const missing =
-    own &&
-    new Gauge({
-      name: "runtime_metrics_missing_workers",
-      help: "Workers that did not report in time for the latest scrape (their series are absent from it)",
-      registers: [own.registry],
-    });
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-  const collect = async (): Promise<ProcessReport[]> => {
+/**
+ * The primary's half of `/stats` and `/metrics`, served on the admin listener (`ADMIN_PORT`,
+ * `ADMIN_HOST`: this machine only by default), never on the clients' port. One collection for
+ * both: the primary asks every live worker for its report (`metrics:collect`), waits for all of
+ * them or {@link COLLECT_TIMEOUT_MS}, and answers the stats (JSON) or the Prometheus text of
+ * every process, its own included. A worker that does not answer in time is left out and counted
+ * in `runtime_metrics_missing_workers`. Scrapes are cheap whatever their rate: collections start
+ * {@link COLLECTION_INTERVAL_MS} apart at least, and every request waiting for the next one shares it.
+ */
+export function startMetricsPrimary({ config, channel, supervisor, engine, log }: MetricsPrimaryOptions): void {
+  const own = config.metrics ? primaryRegistry(engine, supervisor) : undefined;
+  const registers = own ? [own.registry] : [];
+  const missing = new Gauge({
+    name: "runtime_metrics_missing_workers",
+    help: "Workers that did not report in time for the latest scrape (their series are absent from it)",
+    registers,
+  });
+  const collections = new Counter({
+    name: "runtime_metrics_collections_total",
+    help: "Collections of the workers' reports for /metrics and /stats (at most one a second, shared by the scrapes waiting for it)",
+    registers,
+  });
+  // one collection a second at most; every answer still reflects the cluster after its request
+  // arrived: a request joins a collection not started yet, or schedules the next one
+  let next: { startAt: number; reports: Promise<ProcessReport[]> } | undefined;
+  let lastStart = -Infinity;
+  const collect = (): Promise<ProcessReport[]> => {
+    const arrived = Date.now();
+    if (next && next.startAt >= arrived) return next.reports;
+    const startAt = Math.max(arrived, lastStart + COLLECTION_INTERVAL_MS);
+    lastStart = startAt;
+    const reports = new Promise<void>((resolve) => setTimeout(resolve, startAt - arrived)).then(() => {
+      collections.inc();
+      return collectNow();
+    });
+    next = { startAt, reports };
+    return reports;
+  };
+  const collectNow = async (): Promise<ProcessReport[]> => {
     const targets = supervisor.allWorkers().filter((worker) => worker.isConnected());
     const reports = await Promise.all(
       targets.map((worker) => channel.request(worker, "metrics:collect", {}, { timeoutMs: COLLECT_TIMEOUT_MS }).catch(() => undefined)),
     );
     const answered = reports.filter((report): report is ProcessReport => report !== undefined);
-    missing?.set(targets.length - answered.length);
+    missing.set(targets.length - answered.length);
     if (answered.length < targets.length) debug("%d of %d workers reported", answered.length, targets.length);
     return answered.sort((a, b) => a.stats.workerId - b.stats.workerId);
   };
 
-  channel.handle("cluster:snapshot", async (_from, { view }) => {
-    const reports = await collect();
-    if (view === "stats") {
-      const stats: ClusterStats = { primaryPid: process.pid, workerRestarts: supervisor.restarts, workers: reports.map((r) => r.stats) };
-      return { stats };
-    }
-    if (!own) return { error: "METRICS=off" };
+  const stats = async (): Promise<HttpAnswer> => {
+    const body: ClusterStats = { primaryPid: process.pid, workerRestarts: supervisor.restarts, workers: (await collect()).map((r) => r.stats) };
+    return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(body) };
+  };
+  const metrics = async (): Promise<HttpAnswer> => {
     try {
-      const processes = [await own.snapshot(), ...reports.flatMap((r) => (r.metrics ? [r.metrics] : []))];
-      return { text: await renderCluster(processes) };
+      const processes = [await own!.snapshot(), ...(await collect()).flatMap((r) => (r.metrics ? [r.metrics] : []))];
+      return { status: 200, headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" }, body: await renderCluster(processes) };
     } catch (err) {
       debug("cannot render metrics: %s", (err as Error).message);
-      return { error: (err as Error).message };
+      return { status: 503, headers: { "content-type": "text/plain; charset=utf-8" }, body: "metrics unavailable\n" };
     }
+  };
+  if (config.adminPort === 0) return;
+  const routes = new HttpRoutes({ stats, metrics: own ? metrics : undefined, adminUiDir: config.adminUiPassword ? ADMIN_UI_DIR : undefined });
+  const server = http.createServer((req, res) => serveWithNode(routes, req, res));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on("error", (err) => {
+    // monitoring is not worth an outage: the clients' port serves on
+    log.error({ event: "admin-listen-failed", host: config.adminHost, port: config.adminPort }, `cannot listen on the admin port ${config.adminHost}:${config.adminPort}: ${err.message}`);
   });
+  server.listen(config.adminPort, config.adminHost, () => {
+    log.info({ event: "admin-listen", host: config.adminHost, port: config.adminPort }, "admin listener: /metrics, /stats");
+  });
+  server.unref();
 }
 
 /**

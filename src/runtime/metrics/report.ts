@@ -40,8 +40,10 @@ export interface WorkerStats {
   takeovers: number;
   /** Sessions this worker handed to another worker. */
   handovers: number;
-  /** Takeovers the owner refused (the client then stays on polling, forwarded). */
+  /** Takeovers the owner refused (its application has the session already: the WebSocket is relayed to it). */
   takeoversRefused: number;
+  /** WebSocket upgrades this worker relayed to the worker that has their session. */
+  relayedUpgrades: number;
   /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
   limits?: LimitCounters;
   rss: number;

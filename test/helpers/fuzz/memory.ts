@@ -18,7 +18,7 @@ export interface Memory {
 
 /** RSS and used heap of the workers (summed) and of the primary, as GET /metrics reports them. */
 export async function memory(server: RunningServer): Promise<Memory> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
   const result: Memory = { workerRss: 0, workerHeap: 0, primaryRss: 0, primaryHeap: 0 };
   for (const line of text.split("\n")) {
     const match = /^(process_resident_memory_bytes|nodejs_heap_size_used_bytes)\{worker="([^"]+)"\} (\S+)$/.exec(line);

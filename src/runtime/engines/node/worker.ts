@@ -7,7 +7,7 @@ import type net from "node:net";
 import { Server } from "socket.io";
 import type { Admission } from "../../admission/worker";
 import { refusalBody, refusalHeaders, type Refusal } from "../../admission/refusal";
-import type { HttpRoutes } from "../../http/routes";
+import { serveWithNode, type HttpRoutes } from "../../http/routes";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { EngineServerInternals } from "../../sockets/internals";
 import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
@@ -145,7 +145,7 @@ export function startNodeWorker(context: EngineContext): RunningEngine {
   const { server: httpServer, secure } = createPublicServer(context.config);
   let draining = false;
   // the runtime's routes take what no engine takes (engine.io passes on what is not under its path)
-  httpServer.on("request", (req, res) => serveRoutes(context.routes, req, res));
+  httpServer.on("request", (req, res) => serveWithNode(context.routes, req, res));
   httpServer.keepAliveTimeout = 5000;
   // slow clients (headers or a body dribbled byte by byte) are cut off (see startConnectionChecks)
   httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -190,23 +190,12 @@ export function startNodeWorker(context: EngineContext): RunningEngine {
   };
 }
 
-function serveRoutes(routes: HttpRoutes, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const method = req.method ?? "GET";
-  routes
-    .handle(method, req.url ?? "/", String(req.headers["if-none-match"] ?? ""))
-    .catch(() => ({ status: 500, headers: {}, body: "internal error\n" }))
-    .then((answer) => {
-      res.writeHead(answer.status, answer.headers);
-      res.end(method === "HEAD" ? undefined : answer.body);
-    });
-}
-
 /** Puts the runtime's routes for the official client's files (`/socket.io/socket.io.js`, …) before engine.io's. */
 function serveClientFilesFirst(httpServer: http.Server, routes: HttpRoutes): void {
   const listeners = httpServer.listeners("request").slice() as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
   httpServer.removeAllListeners("request");
   httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (routes.isClientFile(req.url ?? "")) return serveRoutes(routes, req, res);
+    if (routes.isClientFile(req.url ?? "")) return serveWithNode(routes, req, res);
     for (const listener of listeners) listener.call(httpServer, req, res);
   });
 }

@@ -34,14 +34,16 @@ export function closingOnBackpressure(app: TemplatedApp): TemplatedApp {
 }
 
 /**
- * What Socket.IO's uWS adapter patch publishes through: `app.publish`, then the topic's recipients
- * are checked against `MAX_BACKLOG` (see {@link BacklogWatch}), so that a WebSocket uWS closed
- * because of backpressure is counted and logged as a slow consumer.
+ * What Socket.IO's uWS adapter patch publishes through: `publish` on every app of the worker (the
+ * public one, and the private one where WebSockets relayed from other workers are), then the
+ * topic's recipients are checked against `MAX_BACKLOG` (see {@link BacklogWatch}), so that a
+ * WebSocket uWS closed because of backpressure is counted and logged as a slow consumer.
  */
-export function watchingPublishes(app: TemplatedApp, io: Server): TemplatedApp {
+export function watchingPublishes(apps: TemplatedApp[], io: Server): TemplatedApp {
   return {
     publish: (...args: Parameters<TemplatedApp["publish"]>) => {
-      const published = app.publish(...args);
+      let published = false;
+      for (const app of apps) published = app.publish(...args) || published;
       const topic = args[0];
       if (typeof topic === "string") backlogWatchOf(io)?.topicPublished(topic);
       return published;

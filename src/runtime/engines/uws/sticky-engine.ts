@@ -7,6 +7,7 @@ import { ConnectionGate } from "./connection-gate";
 import type { EngineServerInternals, EngineSocket } from "../../sockets/internals";
 import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
+import { HOPS_HEADER } from "./request-capture";
 import { closeUpgrade } from "./upgrade-refusal";
 
 /** What the engine needs from the worker's sticky router. */
@@ -16,6 +17,8 @@ export interface StickyPeer {
   takeOver(engine: StickyUServer, sid: string): Promise<boolean>;
   /** Whether this worker handed session `sid` to another worker. */
   movedAway(sid: string): boolean;
+  /** Relays the upgrade of a session that cannot move to the worker that has it; `false` when it cannot. */
+  relayUpgrade(req: object, sid: string): boolean;
 }
 
 /** A request as engine.io's uWS server made it (`prepare()`), when `verify()` gets it. */
@@ -144,12 +147,15 @@ export class StickyUServer extends uServer {
     if (this.peer.movedAway(sid) && closeUpgrade.refuse(req)) return;
     const owner = ownerOf(sid);
     if (owner === undefined || owner === this.peer.workerId) return super.verify(req as never, upgrade, fn);
+    // relayed here by another worker, for a session that is not here (any more): no second hop
+    if (req.headers[HOPS_HEADER] && closeUpgrade.refuse(req)) return;
     void this.peer.takeOver(this, sid).then((moved) => {
       const res = req[RAW_RESPONSE];
       if (!res || res.aborted) return;
       res.cork(() => {
         if (moved) super.verify(req as never, upgrade, fn);
-        else if (!closeUpgrade.refuse(req)) fn(BAD_REQUEST, { name: "TAKEOVER_REFUSED", sid });
+        // the session cannot move (the application has it): its WebSocket goes to it, relayed
+        else if (!this.peer.relayUpgrade(req, sid) && !closeUpgrade.refuse(req)) fn(BAD_REQUEST, { name: "TAKEOVER_REFUSED", sid });
       });
     });
   }

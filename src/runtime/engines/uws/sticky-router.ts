@@ -19,6 +19,7 @@ import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order"
 import { attachSession, detachSession, type SessionSnapshot } from "./session-transfer";
 import { RAW_RESPONSE, type StickyPeer, type StickyUServer } from "./sticky-engine";
 import { closeUpgrade, stashUpgrade } from "./upgrade-refusal";
+import { UpgradeRelays } from "./ws-relay";
 
 const debug = createDebug("runtime:uws:sticky");
 
@@ -65,6 +66,10 @@ export class StickyRouter implements StickyPeer {
   draining = false;
   /** When each polling session's pending poll first reached a worker (see {@link dispatch}). */
   private readonly pollArrivals = new WeakMap<EngineTransport, number>();
+  /** WebSockets relayed to their session's owner (see `ws-relay.ts`). */
+  private readonly relays = new UpgradeRelays();
+  /** The private app (forwarded requests, takeovers, relayed WebSockets). */
+  private privateApp: TemplatedApp | undefined;
 
   constructor(private readonly options: StickyRouterOptions) {
     this.workerId = options.workerId;
@@ -85,25 +90,33 @@ export class StickyRouter implements StickyPeer {
       ws: (pattern: string, behavior: WebSocketBehavior<unknown>) => {
         const upgrade = behavior.upgrade as UpgradeHandler;
         const open = behavior.open;
-        app.ws(pattern, {
+        const relays = this.relays;
+        const wrapped = (private_: boolean): WebSocketBehavior<unknown> => ({
           ...behavior,
           upgrade: (res, req, context) => {
             const guarded = guardResponse(res);
+            // a WebSocket relayed by another worker: the client's address came with it
+            if (private_) guarded.getRemoteAddressAsText = () => toArrayBuffer(req.getHeader(REMOTE_ADDRESS_HEADER));
             stashUpgrade(req, guarded, context);
             (req as unknown as { [RAW_RESPONSE]: GuardedResponse })[RAW_RESPONSE] = guarded;
             upgrade(guarded, req, context);
           },
           open: (ws) => {
             if (closeUpgrade.isRefused(ws)) return closeUpgrade.close(ws);
+            if (relays.isRelay(ws)) return relays.open(ws);
             open?.(ws);
           },
           message: (ws, message, isBinary) => {
+            if (relays.isRelay(ws)) return relays.message(ws, message, isBinary);
             if (!closeUpgrade.isRefused(ws)) behavior.message?.(ws, message, isBinary);
           },
           close: (ws, code, message) => {
+            if (relays.isRelay(ws)) return relays.close(ws);
             if (!closeUpgrade.isRefused(ws)) behavior.close?.(ws, code, message);
           },
         });
+        app.ws(pattern, wrapped(false));
+        this.privateApp?.ws(pattern, wrapped(true));
         return proxy;
       },
     };
@@ -112,6 +125,7 @@ export class StickyRouter implements StickyPeer {
 
   /** Registers the private listener's routes (forwarded requests and takeovers) on `app`. */
   mountPrivate(app: TemplatedApp): void {
+    this.privateApp = app;
     servePeerCall(app, "takeover", (body, res) => this.handOver(body as { path?: string; sid?: string; to?: number }, res));
     servePeerCall(app, "flush", (body, res) => this.flush(body as { path?: string; sid?: string }, res));
     app.any("/*", (res, req) => {
@@ -190,16 +204,16 @@ export class StickyRouter implements StickyPeer {
   }
 
   /**
-   * Answers the pending poll of `transport` as engine.io answers a duplicate poll (500), serves the
-   * earlier poll in its place, then closes the session as engine.io does on an overlap: the earlier
-   * poll gets the close packet.
+   * Refuses the pending poll of `transport` as the duplicate it is (400: the client's fault; engine.io
+   * itself answers 500), serves the earlier poll in its place, then closes the session as engine.io
+   * does on an overlap: the earlier poll gets the close packet.
    */
   private refusePendingPoll(transport: EngineTransport, serve: () => void): void {
     const late = transport.res as GuardedResponse | undefined;
     debug("a poll overtook an earlier one of its session on the way: the later one is refused");
     transport.req?.cleanup?.();
     transport.writable = false;
-    if (late && !late.aborted) late.cork(() => late.writeStatus("500 Internal Server Error").end());
+    if (late && !late.aborted) late.cork(() => late.writeStatus("400 Bad Request").end("duplicate poll"));
     serve();
     transport.onError("overlap from client");
   }
@@ -223,6 +237,18 @@ export class StickyRouter implements StickyPeer {
 
   movedAway(sid: string): boolean {
     return this.moved.has(sid);
+  }
+
+  /**
+   * Relays the WebSocket upgrade `req` of session `sid` to the worker that has the session (see
+   * `ws-relay.ts`); `false` when there is none to relay to (or the client is gone).
+   */
+  relayUpgrade(req: object & { connection?: { remoteAddress?: string }; headers?: Record<string, string | undefined> }, sid: string): boolean {
+    const hops = Number(req.headers?.[HOPS_HEADER] || "0");
+    const target = this.targetOf(sid, hops);
+    if (target === undefined) return false;
+    debug("relaying the WebSocket of %s to worker %d", sid, target);
+    return this.relays.accept(req, privateSocketPath(this.options.runtimeDir, target), req.connection?.remoteAddress ?? "", hops);
   }
 
   async takeOver(engine: StickyUServer, sid: string): Promise<boolean> {
@@ -265,9 +291,9 @@ export class StickyRouter implements StickyPeer {
     res.writeStatus("200 OK").writeHeader("content-type", "application/json").end(JSON.stringify(snapshot));
   }
 
-  /** Forwarded requests still waiting for their answer. */
+  /** Forwarded requests still waiting for their answer, and relayed WebSockets still open. */
   inFlight(): number {
-    return this.forwarding.size;
+    return this.forwarding.size + this.relays.count;
   }
 
   /**
@@ -277,6 +303,7 @@ export class StickyRouter implements StickyPeer {
    */
   startDraining(): void {
     this.draining = true;
+    this.relays.closeAll();
     for (const entry of this.forwarding) {
       if (entry.method !== "GET") continue;
       callPeer(this.options.runtimeDir, entry.target, "flush", { path: entry.enginePath, sid: entry.sid }).catch(
@@ -301,4 +328,9 @@ export class StickyRouter implements StickyPeer {
   close(): void {
     clearInterval(this.sweeper);
   }
+}
+
+function toArrayBuffer(text: string): ArrayBuffer {
+  const buffer = Buffer.from(text);
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
 }

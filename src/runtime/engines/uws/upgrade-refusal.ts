@@ -5,12 +5,18 @@ const STASH = Symbol("upgradeStash");
 /** uWS copies user data by string keys only. */
 const REFUSED = "__stickyRefusedUpgrade";
 
-interface Stash {
+export interface Stash {
   res: GuardedResponse;
   key: string;
   protocol: string;
   extensions: string;
   context: us_socket_context_t;
+}
+
+/** What {@link stashUpgrade} kept of an upgrade request, if anything (and the client is still there). */
+export function stashOf(req: object): Stash | undefined {
+  const stash = (req as { [STASH]?: Stash })[STASH];
+  return stash && !stash.res.aborted ? stash : undefined;
 }
 
 /** Keeps what an upgrade needs past the synchronous handler (uWS requests die when it returns). */

@@ -48,7 +48,7 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
   const sessionCount = () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0);
   const io = new Server(context.serverOptions);
   io.bind(attach(io.path(), { ...(context.serverOptions as Partial<EngineOptions>) }));
-  socketIoUwsIntegration().patchAdapter(watchingPublishes(app, io));
+  socketIoUwsIntegration().patchAdapter(watchingPublishes([app, privateApp], io));
   mountHttpRoutes(app, context.routes, () => router.draining);
 
   return {
