@@ -68,7 +68,7 @@ describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
     const pids = server.workerPids().sort();
     const workerIds = server.logs.filter((r) => r.event === "worker-start").map((r) => r.worker as number);
     expect(pids).toHaveLength(2);
-    clients = await WellBehavedClients.connect(server.url, 3);
+    clients = await WellBehavedClients.connect(server.url, 3, 2);
     expect(clients.instances().size).toBe(2); // on both workers
     clients.start();
 

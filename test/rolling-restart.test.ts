@@ -15,9 +15,13 @@ describe.each(["uws", "node"] as const)("rolling restart on SIGHUP, ENGINE=%s", 
     ];
     const where = new Map<Socket, string>();
     const disconnections: Array<{ instance: string; reason: string; at: number }> = [];
+    const bounces = new Map<Socket, number>();
     await Promise.all(sockets.map(async (s) => where.set(s, (await whoami(s)).instance)));
     for (const s of sockets) {
-      s.on("disconnect", (reason) => disconnections.push({ instance: where.get(s)!, reason, at: Date.now() }));
+      s.on("disconnect", (reason) => {
+        disconnections.push({ instance: where.get(s)!, reason, at: Date.now() });
+        bounces.set(s, (bounces.get(s) ?? 0) + 1);
+      });
       s.on("connect", () => void whoami(s).then((info) => where.set(s, info.instance), () => undefined));
     }
     const oldPids = server.workerPids();
@@ -68,6 +72,8 @@ describe.each(["uws", "node"] as const)("rolling restart on SIGHUP, ENGINE=%s", 
         expect(d.at).toBeGreaterThanOrEqual(started);
       }
       expect(disconnections.length).toBeGreaterThan(0);
+      // each client moved once at most: it reconnected to a new worker, never to one retired later
+      expect(Math.max(...bounces.values())).toBe(1);
       // everyone is connected again and answers
       await Promise.all(sockets.map((s) => s.timeout(20_000).emitWithAck("echo", "after")));
     } finally {

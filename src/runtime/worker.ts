@@ -33,7 +33,13 @@ export async function runWorker(settings: Config): Promise<void> {
   let sessions = () => 0;
   // until the engine exists, draining has nothing to drain
   let drain = async (_reason: string): Promise<void> => undefined;
-  const lifecycle = new WorkerLifecycle(channel, log, (reason) => drain(reason));
+  let stopAccepting = (): void => undefined;
+  const lifecycle = new WorkerLifecycle(
+    channel,
+    log,
+    (reason) => drain(reason),
+    () => stopAccepting(),
+  );
   const metrics = new WorkerMetrics({ channel, workerId, engine: config.engine, sessions: () => sessions(), metrics: config.metrics });
   let backend;
   try {
@@ -55,6 +61,7 @@ export async function runWorker(settings: Config): Promise<void> {
     serverOptions: socketIoOptions(config, application.serverOptions, backend.adapter),
   });
   sessions = () => engine.sessionCount();
+  stopAccepting = () => engine.stopAccepting();
 
   // the socket pipeline: limits first (they refuse before anything counts), then metrics, then the engine's hooks
   const pipeline = new SocketPipeline(engine.io);

@@ -5,9 +5,18 @@ export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 export const WS_ONLY: ClientOptions = { transports: ["websocket"] };
 export const POLLING_ONLY: ClientOptions = { transports: ["polling"] };
 
+/** Failed WebSocket probes of each client, as engine.io-client reported them (it does not try again). */
+const upgradeErrors = new WeakMap<Socket, string>();
+
 /** Opens a client and resolves once it is connected (rejects on `connect_error` or timeout). */
 export function connect(url: string, options: ClientOptions = {}, timeoutMs = 20_000): Promise<Socket> {
   const socket = io(url, { forceNew: true, reconnection: false, timeout: timeoutMs, ...options });
+  socket.io.on("open", () =>
+    socket.io.engine.on("upgradeError", (err: Error & { description?: unknown }) => {
+      const description = err.description instanceof Error ? err.description.message : String(err.description ?? "");
+      upgradeErrors.set(socket, `${err.message}${description ? ` (${description})` : ""} at ${new Date().toISOString()}`);
+    }),
+  );
   return new Promise((resolve, reject) => {
     // only the first outcome counts: a later connect_error (while reconnecting) is the client's own business
     const settle = (err?: Error) => {
@@ -41,11 +50,18 @@ export async function connectMany(url: string, count: number, options: ClientOpt
 export function upgraded(socket: Socket, timeoutMs = 30_000): Promise<void> {
   const engine = socket.io.engine;
   if (engine.transport.name === "websocket") return Promise.resolve();
+  // engine.io-client does not try again after a failed probe: the client stays on polling
+  const failed = () => upgradeErrors.get(socket);
+  if (failed()) return Promise.reject(new Error(`the upgrade of ${socket.id} (engine ${engine.id}) failed: ${failed()}`));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no upgrade for ${socket.id}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`no upgrade for ${socket.id} (engine ${engine.id})${failed() ? `: ${failed()}` : ""}`)), timeoutMs);
     engine.once("upgrade", () => {
       clearTimeout(timer);
       resolve();
+    });
+    engine.once("upgradeError", () => {
+      clearTimeout(timer);
+      reject(new Error(`the upgrade of ${socket.id} (engine ${engine.id}) failed: ${failed()}`));
     });
   });
 }

@@ -60,6 +60,8 @@ export interface RunningEngine {
   createEngineServer(path: string, options: Partial<EngineOptions>): BaseServer;
   /** Starts listening; resolves once connections are accepted, rejects if the port cannot be bound. */
   listen(): Promise<void>;
+  /** Takes no new clients (new connections go to other workers); the sessions here go on. */
+  stopAccepting(): void;
   /**
    * Drains this worker: stops accepting connections, closes its client sessions (clients
    * reconnect to another worker) and lets what is in flight finish. Resolves when done, or at

@@ -148,14 +148,3 @@ function safeRelative(pathname: string): string | undefined {
   return normalized.slice(1);
 }
 
-/** Answers a request of Node's http server with `routes` (the Node engine's workers, the admin listener). */
-export function serveWithNode(routes: HttpRoutes, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const method = req.method ?? "GET";
-  routes
-    .handle(method, req.url ?? "/", String(req.headers["if-none-match"] ?? ""))
-    .catch(() => ({ status: 500, headers: {}, body: "internal error\n" }))
-    .then((answer) => {
-      res.writeHead(answer.status, answer.headers);
-      res.end(method === "HEAD" ? undefined : answer.body);
-    });
-}

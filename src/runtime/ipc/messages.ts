@@ -14,7 +14,7 @@ import type { StateChange, StateOperation, StateResult } from "../../state/share
  *   admin port's `/stats` and `/metrics`);
  * - `admission:admit` → `admission/primary.ts`;
  * - `state:operation` → `backends/cluster/primary.ts` (the shared state of one machine);
- * - `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
+ * - `recovery:position`, `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
  * Transport, ids, timeouts and cleanup: `./primary.ts` and `./worker.ts`; no other module sends or
  * listens to IPC messages of ours.
  */
@@ -32,8 +32,12 @@ export interface WorkerNotices {
   "admission:changes": { changes: Array<[string, 1 | -1]> };
   /** recovery: a recoverable broadcast, to stamp with an offset, log and deliver to every worker. */
   "recovery:broadcast": { nsp: string; packet: WirePacket; opts: WireOptions };
-  /** recovery: a socket with a recovery id connected, or its rooms changed. */
-  "recovery:session": { nsp: string; session: Omit<WireSession, "data"> };
+  /**
+   * recovery: a socket with a recovery id connected, or its rooms changed; `seen` is the last
+   * offset (sequence number) the worker had delivered when the socket joined: what a client
+   * without an offset missed starts after it.
+   */
+  "recovery:session": { nsp: string; session: Omit<WireSession, "data">; seen: number };
   /** recovery: a socket disconnected for a reason it may recover from. */
   "recovery:persist": { nsp: string; session: WireSession };
   /** recovery: a socket left for good (its session must not be restored). */
@@ -45,6 +49,11 @@ export interface WorkerRequests {
   "admission:admit": { body: { addresses: string[] }; reply: Verdict[] };
   /** state: one shared-state operation, atomic across the machine. */
   "state:operation": { body: StateOperation; reply: StateResult };
+  /**
+   * recovery: the log's last sequence number, asked once at start (deliveries of later ones reach
+   * the worker after the answer).
+   */
+  "recovery:position": { body: Record<string, never>; reply: { seq: number } };
   /** recovery: restore session `pid` of namespace `nsp` and the packets after `offset`. */
   "recovery:restore": { body: { nsp: string; pid: string; offset: string }; reply: RestoredSession | null };
 }
@@ -52,6 +61,11 @@ export interface WorkerRequests {
 export interface PrimaryNotices {
   /** supervision: stop accepting, disconnect clients so that they reconnect elsewhere, exit. */
   "worker:shutdown": Record<string, never>;
+  /**
+   * supervision (rolling restart): the new generation listens; take no new clients (new
+   * connections go to it), keep serving the sessions here until `worker:shutdown`.
+   */
+  "worker:stop-accepting": Record<string, never>;
   /** recovery: a logged broadcast in the primary's order, to deliver locally (every worker, the sender included). */
   "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions };
   /**

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import type { Server } from "socket.io";
-import { engineSocketOf, transportBacklog, UWS_TOPIC_SEPARATOR, type EngineSocket } from "../sockets/internals";
+import { engineSocketOf, isReplaying, transportBacklog, UWS_TOPIC_SEPARATOR, type EngineSocket } from "../sockets/internals";
 import { limitCounters } from "./counters";
 import type { SocketLimits } from "./worker";
 
@@ -10,8 +10,9 @@ interface ConnState {
   /** Bytes of the packets in the session's write buffer (a polling session waiting for its next GET). */
   pending: number;
   /**
-   * Bytes already waiting when the watch began: a recovery replay, sent before the socket connects.
-   * Allowed on top of `MAX_BACKLOG` until the backlog first falls back under it.
+   * Bytes of a recovery replay (what a restored client missed; already waiting when the watch
+   * began, or written by `replayMissed`). Allowed on top of `MAX_BACKLOG` until the backlog first
+   * falls back under it.
    */
   allowance: number;
   cut: boolean;
@@ -61,7 +62,12 @@ export class BacklogWatch {
     const state: ConnState = { pending: queued, allowance: queued + transportBacklog(conn.transport), cut: false };
     this.states.set(conn, state);
     conn.on("packetCreate", (packet: { data?: unknown }) => {
-      state.pending += packetBytes(packet);
+      const bytes = packetBytes(packet);
+      state.pending += bytes;
+      if (isReplaying(conn)) {
+        state.allowance = Math.max(state.allowance, state.pending + transportBacklog(conn.transport));
+        return;
+      }
       this.check(conn, state);
     });
     // the write buffer went to the transport: what is still waiting is the transport's

@@ -1,9 +1,9 @@
 import createDebug from "debug";
-import http from "node:http";
 import type { Worker } from "node:cluster";
 import type { Config } from "../../config/env";
 import type { Logger } from "../../log/logger";
-import { HttpRoutes, serveWithNode, type HttpAnswer } from "../http/routes";
+import { HttpRoutes, type HttpAnswer } from "../http/routes";
+import { listenAdmin } from "../engines/node/serve";
 import { ADMIN_UI_DIR } from "./admin-ui";
 import { AggregatorRegistry, Counter, Gauge } from "prom-client";
 import type { PrimaryChannel } from "../ipc/primary";
@@ -102,17 +102,7 @@ export function startMetricsPrimary({ config, channel, supervisor, engine, log }
   };
   if (config.adminPort === 0) return;
   const routes = new HttpRoutes({ stats, metrics: own ? metrics : undefined, adminUiDir: config.adminUiPassword ? ADMIN_UI_DIR : undefined });
-  const server = http.createServer((req, res) => serveWithNode(routes, req, res));
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.on("error", (err) => {
-    // monitoring is not worth an outage: the clients' port serves on
-    log.error({ event: "admin-listen-failed", host: config.adminHost, port: config.adminPort }, `cannot listen on the admin port ${config.adminHost}:${config.adminPort}: ${err.message}`);
-  });
-  server.listen(config.adminPort, config.adminHost, () => {
-    log.info({ event: "admin-listen", host: config.adminHost, port: config.adminPort }, "admin listener: /metrics, /stats");
-  });
-  server.unref();
+  listenAdmin(routes, config.adminHost, config.adminPort, log);
 }
 
 /**

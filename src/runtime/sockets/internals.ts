@@ -235,6 +235,28 @@ export function transportBacklog(transport: EngineTransport): number {
   return typeof socket.bufferedAmount === "number" ? socket.bufferedAmount : 0;
 }
 
+/** Engine.IO sessions a recovery replay is being written to (see `replayMissed`). */
+const replaying = new WeakSet<object>();
+
+/**
+ * Sends a restored socket the events it missed, as one replay: the backlog bound
+ * (`limits/backlog.ts`) lets a replay's bytes wait on top of `MAX_BACKLOG` (they are bounded by
+ * the recovery log) instead of cutting the client off again for what it came back to get.
+ */
+export function replayMissed(socket: { conn: unknown; packet(packet: { type: number; data: unknown[]; nsp: string }): void }, nsp: string, events: unknown[][]): void {
+  if (events.length === 0) return;
+  const conn = socket.conn as object;
+  replaying.add(conn);
+  try {
+    for (const data of events) socket.packet({ type: 2, data, nsp });
+  } finally {
+    replaying.delete(conn);
+  }
+}
+
+/** Whether the packets `conn` creates now are a recovery replay. */
+export const isReplaying = (conn: object) => replaying.has(conn);
+
 /**
  * Closes the connection of `socket` now, whatever its transport's state (a dead connection never
  * drains), with a reason after which Socket.IO keeps the session for recovery (`forced close`):

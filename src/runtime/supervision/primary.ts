@@ -144,10 +144,11 @@ export class Supervisor {
   }
 
   /**
-   * Zero-downtime rolling restart (SIGHUP): replaces the workers one at a time with freshly loaded
-   * code. For each: fork the replacement, wait until it listens, then drain the old one (it stops
-   * accepting, its clients reconnect to the others) and wait for it to exit. Clients of the other
-   * workers are never disconnected. Resolves when every old worker is replaced.
+   * Zero-downtime rolling restart (SIGHUP): replaces every worker with freshly loaded code, each
+   * client being moved once. First the new generation: one replacement per worker, all listening.
+   * Then every old worker stops taking new clients at once (new connections go to the new
+   * generation only), and the old workers drain one at a time (each closes its sessions; their
+   * clients reconnect, to new workers, and recover). Resolves when every old worker is gone.
    */
   async rollingRestart(drainTimeoutMs: number): Promise<void> {
     if (this.rolling || this.stopping) return;
@@ -156,17 +157,22 @@ export class Supervisor {
     const old = [...this.slots.values()];
     log.info({ event: "rolling-restart", workers: old.length }, "rolling restart");
     try {
+      const fresh = old.map(() => this.fork());
+      await Promise.all(fresh.map((slot) => slot.listening));
       for (const slot of old) {
-        if (this.stopping) return;
-        if (!this.slots.has(slot.worker.id)) continue; // it died meanwhile and was replaced
-        const fresh = this.fork();
-        await fresh.listening;
+        if (!this.slots.has(slot.worker.id)) continue; // it died meanwhile
         slot.retiring = true;
+        this.channel.send(slot.worker, "worker:stop-accepting", {});
+      }
+      log.info({ event: "rolling-restart-switched", workers: fresh.map((slot) => slot.worker.id) }, "new connections go to the new workers");
+      for (const [i, slot] of old.entries()) {
+        if (this.stopping) return;
+        if (!this.slots.has(slot.worker.id)) continue; // it died meanwhile
         this.channel.send(slot.worker, "worker:shutdown", {});
         const timer = setTimeout(() => slot.worker.process.kill("SIGKILL"), drainTimeoutMs);
         await slot.exited;
         clearTimeout(timer);
-        log.info({ event: "worker-replaced", old: slot.worker.id, new: fresh.worker.id }, "worker replaced");
+        log.info({ event: "worker-replaced", old: slot.worker.id, new: fresh[i]!.worker.id }, "worker replaced");
       }
       log.info({ event: "rolling-restart-done" }, "rolling restart done");
     } catch (err) {

@@ -14,8 +14,14 @@ export class WorkerLifecycle {
     private readonly log: Logger,
     /** Stops serving and lets what is in flight finish. */
     private readonly drain: (reason: string) => Promise<void>,
+    /** Stops taking new clients (a rolling restart's new generation listens). */
+    private readonly stopAccepting: () => void,
   ) {
     channel.on("worker:shutdown", () => void this.stop("primary"));
+    channel.on("worker:stop-accepting", () => {
+      log.info({ event: "stop-accepting" }, "the new workers take new clients");
+      this.stopAccepting();
+    });
     process.on("SIGTERM", () => void this.stop("SIGTERM"));
     process.on("SIGINT", () => void this.stop("SIGINT"));
   }

@@ -1,5 +1,5 @@
 import type { Socket } from "socket.io-client";
-import { byInstance, connect, eventually, POLLING_ONLY, upgraded, WS_ONLY, type ClientOptions } from "../clients";
+import { connect, eventually, POLLING_ONLY, upgraded, whoami, WS_ONLY, type ClientOptions } from "../clients";
 
 const KINDS: Record<string, ClientOptions> = { websocket: WS_ONLY, polling: POLLING_ONLY, upgrade: {} };
 
@@ -30,23 +30,27 @@ export class WellBehavedClients {
 
   private constructor(readonly clients: Client[]) {}
 
-  /** Connects `perKind` clients of each kind; resolves once every one is connected (and upgraded). */
-  static async connect(url: string, perKind = 3): Promise<WellBehavedClients> {
+  /**
+   * Connects `perKind` clients of each kind, and more (up to 60) until they are spread over
+   * `workers` workers (the kernel picks the worker of each connection); resolves once every one is
+   * connected (and upgraded).
+   */
+  static async connect(url: string, perKind = 3, workers = 1): Promise<WellBehavedClients> {
     const clients: Client[] = [];
-    for (const [kind, options] of Object.entries(KINDS)) {
-      for (let i = 0; i < perKind; i++) {
-        const socket = await connect(url, { ...options, timeout: 20_000 });
-        if (kind === "upgrade") await upgraded(socket);
-        const client: Client = { kind, socket, id: socket.id!, instance: "", disconnects: [], echoesSent: 0, echoesAcked: 0, broadcasts: new Map() };
-        socket.on("disconnect", (reason) => client.disconnects.push(reason));
-        socket.on("broadcast", (payload: { wb?: number } | undefined) => {
-          if (typeof payload?.wb === "number") client.broadcasts.set(payload.wb, (client.broadcasts.get(payload.wb) ?? 0) + 1);
-        });
-        clients.push(client);
-      }
-    }
-    const groups = await byInstance(clients.map((c) => c.socket));
-    for (const [instance, sockets] of groups) for (const socket of sockets) clients.find((c) => c.socket === socket)!.instance = instance;
+    const add = async (kind: string) => {
+      const socket = await connect(url, { ...KINDS[kind], timeout: 20_000 });
+      if (kind === "upgrade") await upgraded(socket);
+      const client: Client = { kind, socket, id: socket.id!, instance: "", disconnects: [], echoesSent: 0, echoesAcked: 0, broadcasts: new Map() };
+      socket.on("disconnect", (reason) => client.disconnects.push(reason));
+      socket.on("broadcast", (payload: { wb?: number } | undefined) => {
+        if (typeof payload?.wb === "number") client.broadcasts.set(payload.wb, (client.broadcasts.get(payload.wb) ?? 0) + 1);
+      });
+      clients.push(client);
+      client.instance = (await whoami(socket)).instance;
+    };
+    for (const kind of Object.keys(KINDS)) for (let i = 0; i < perKind; i++) await add(kind);
+    const kinds = Object.keys(KINDS);
+    for (let extra = 0; new Set(clients.map((c) => c.instance)).size < workers && extra < 60; extra++) await add(kinds[extra % kinds.length]!);
     return new WellBehavedClients(clients);
   }
 

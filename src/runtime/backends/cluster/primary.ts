@@ -32,9 +32,10 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
     },
   });
   channel.on("recovery:broadcast", (_worker, { nsp, packet, opts }) => log.broadcast(nsp, packet, opts));
-  channel.on("recovery:session", (worker, { nsp, session }) => log.connected(worker.id, nsp, session));
+  channel.on("recovery:session", (worker, { nsp, session, seen }) => log.connected(worker.id, nsp, session, seen));
+  channel.handle("recovery:position", () => ({ seq: log.position() }));
   channel.on("recovery:persist", (worker, { nsp, session }) => log.disconnected(worker.id, nsp, session));
-  channel.on("recovery:forget", (_worker, { nsp, sid }) => log.forget(nsp, sid));
+  channel.on("recovery:forget", (worker, { nsp, sid }) => log.forget(worker.id, nsp, sid));
   channel.handle("recovery:restore", (worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset, worker.id));
   channel.onWorkerExit((workerId) => log.workerDied(workerId));
 }

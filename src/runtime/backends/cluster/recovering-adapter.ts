@@ -2,7 +2,7 @@ import { NodeClusterAdapter } from "@socket.io/cluster-adapter";
 import createDebug from "debug";
 import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId } from "socket.io-adapter";
 import type { WorkerChannel } from "../../ipc/worker";
-import { closeSuperseded, namespaceSocket, recoveryEnabled } from "../../sockets/internals";
+import { closeSuperseded, namespaceSocket, recoveryEnabled, replayMissed } from "../../sockets/internals";
 import { fromWire, reaches, toWire, type WireOptions, type WirePacket, type WireSession } from "../rooms";
 
 const debug = createDebug("runtime:recovery");
@@ -18,6 +18,9 @@ interface Packet {
   id?: number;
 }
 
+/** A socket as the catch-up sends to it. */
+type CatchingUpSocket = Parameters<typeof replayMissed>[0] & { id: string };
+
 /**
  * `@socket.io/cluster-adapter` plus connection state recovery across the cluster (which the
  * cluster adapter does not implement). Recoverable broadcasts (events without acknowledgement,
@@ -28,12 +31,18 @@ interface Packet {
  * `fetchSockets`, `serverSideEmit`, …) is the cluster adapter's.
  *
  * Returns the adapter class for `new Server({ adapter })` (Socket.IO makes one per namespace);
- * every namespace's adapter talks to the primary through `channel`.
+ * every namespace's adapter talks to the primary through `channel`. `position`: the log's last
+ * sequence number when the worker started.
  */
-export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClusterAdapter {
+export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): typeof NodeClusterAdapter {
   /** The adapters of this process by namespace name, for the primary's deliveries. */
   const byNamespace = new Map<string, RecoveringClusterAdapter>();
-  channel.on("recovery:deliver", ({ nsp, packet, opts }) => byNamespace.get(nsp)?.deliver(packet, opts));
+  /** The last sequence number delivered here (offsets are numbered across namespaces). */
+  let seen = position;
+  channel.on("recovery:deliver", ({ nsp, packet, opts }) => {
+    seen = Math.max(seen, sequenceOf(packet.data[packet.data.length - 1]));
+    byNamespace.get(nsp)?.deliver(packet, opts);
+  });
   channel.on("recovery:evict", ({ nsp, sid }) => {
     const socket = byNamespace.get(nsp)?.nsp.sockets.get(sid);
     if (!socket) return;
@@ -48,7 +57,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
     constructor(nsp: ConstructorParameters<typeof NodeClusterAdapter>[0]) {
       super(nsp);
       byNamespace.set(this.nsp.name, this);
-      this.nsp.on("connection", (socket: { id: string; packet(packet: Packet): void }) => this.caughtUp(socket));
+      this.nsp.on("connection", (socket: CatchingUpSocket) => this.caughtUp(socket));
     }
 
     private get recovery(): boolean {
@@ -104,7 +113,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
       const pid = namespaceSocket(this.nsp, id)?.pid;
       const rooms = this.sids.get(id);
       if (!pid || !rooms) return;
-      channel.notify("recovery:session", { nsp: this.nsp.name, session: { sid: id, pid, rooms: [...rooms].map(String) } });
+      channel.notify("recovery:session", { nsp: this.nsp.name, session: { sid: id, pid, rooms: [...rooms].map(String) }, seen });
     }
 
     override persistSession(session: Session): void {
@@ -143,13 +152,20 @@ export function recoveringClusterAdapter(channel: WorkerChannel): typeof NodeClu
     }
 
     /** A restored socket is connected (its CONNECT is written): send it what it missed, then what was broadcast while it was being restored. */
-    private caughtUp(socket: { id: string; packet(packet: Packet): void }): void {
+    private caughtUp(socket: CatchingUpSocket): void {
       const pending = this.catchingUp.get(socket.id);
       if (!pending) return;
       this.catchingUp.delete(socket.id);
       debug("%s caught up with %d packets", socket.id, pending.packets.length);
-      for (const data of pending.packets) socket.packet({ type: EVENT, data, nsp: this.nsp.name });
+      replayMissed(socket, this.nsp.name, pending.packets);
     }
   }
   return RecoveringClusterAdapter;
+}
+
+/** The sequence number of an offset (`<boot>.<seq in base 36>`), or 0. */
+function sequenceOf(offset: unknown): number {
+  if (typeof offset !== "string") return 0;
+  const seq = parseInt(offset.slice(offset.indexOf(".") + 1), 36);
+  return Number.isSafeInteger(seq) ? seq : 0;
 }

@@ -80,23 +80,44 @@ export class RecoveryLog {
     this.options.deliver(nsp, packet, opts);
   }
 
-  /** A session of `worker` connected, or its rooms changed. */
-  connected(worker: number, nsp: string, session: Omit<WireSession, "data">): void {
+  /** The last sequence number given. */
+  position(): number {
+    return this.seq;
+  }
+
+  /**
+   * A session of `worker` connected, or its rooms changed. `seen`: the last sequence number the
+   * worker had delivered when the socket joined (later ones may have been logged before this
+   * notice arrived, and were delivered to the socket after it joined).
+   */
+  connected(worker: number, nsp: string, session: Omit<WireSession, "data">, seen: number): void {
     const kept = this.sessions.get(session.pid);
-    this.keep({ ...session, data: kept?.data, nsp, worker, startSeq: kept?.startSeq ?? this.seq });
+    if (this.movedFrom(kept, worker)) return;
+    this.keep({ ...session, data: kept?.data, nsp, worker, startSeq: kept?.startSeq ?? Math.min(seen, this.seq) });
   }
 
   /** A session of `worker` disconnected for a reason it may recover from. */
   disconnected(worker: number, nsp: string, session: WireSession): void {
     const kept = this.sessions.get(session.pid);
+    if (this.movedFrom(kept, worker)) return;
     this.keep({ ...session, nsp, worker, disconnectedAt: Date.now(), startSeq: kept?.startSeq ?? this.seq });
   }
 
-  /** A session left for good. */
-  forget(nsp: string, sid: string): void {
+  /** A session of `worker` left for good. */
+  forget(worker: number, nsp: string, sid: string): void {
     const pid = this.pidOf.get(`${nsp} ${sid}`);
     const session = pid === undefined ? undefined : this.sessions.get(pid);
-    if (session && session.disconnectedAt === undefined) this.drop(session);
+    if (session && session.disconnectedAt === undefined && session.worker === worker) this.drop(session);
+  }
+
+  /**
+   * Whether a report of `worker` is about a session that has moved on: connected on another worker
+   * since (a zombie's old connection, closed after its client was restored elsewhere).
+   */
+  private movedFrom(kept: KeptSession | undefined, worker: number): boolean {
+    const moved = kept !== undefined && kept.disconnectedAt === undefined && kept.worker !== worker;
+    if (moved) debug("report of worker %d about %s ignored: the session is on worker %d now", worker, kept.sid, kept.worker);
+    return moved;
   }
 
   /**
@@ -105,7 +126,8 @@ export class RecoveryLog {
    * which only that client ever received; so its old connection is dead without the server having
    * noticed yet (a dropped route, a NAT that forgot the flow). That worker is asked to close it at
    * once, and the restore waits (up to {@link RESTORE_WAIT_MS}) for the disconnection, or for the
-   * worker to die.
+   * worker to die; then it takes the session anyway (what that worker reports of it later is
+   * ignored).
    */
   restoreWhenDisconnected(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null | Promise<RestoredSession | null> {
     const session = this.sessions.get(pid);
@@ -116,13 +138,13 @@ export class RecoveryLog {
     return new Promise((resolve) => {
       const wakeUps = this.waiting.get(pid) ?? new Set<() => void>();
       this.waiting.set(pid, wakeUps);
-      const wakeUp = () => {
+      const wakeUp = (force = false) => {
         clearTimeout(timer);
         wakeUps.delete(wakeUp);
         if (wakeUps.size === 0 && this.waiting.get(pid) === wakeUps) this.waiting.delete(pid);
-        resolve(this.restore(nsp, pid, offset, worker));
+        resolve(this.restore(nsp, pid, offset, worker, force));
       };
-      const timer = setTimeout(wakeUp, RESTORE_WAIT_MS);
+      const timer = setTimeout(() => wakeUp(true), RESTORE_WAIT_MS);
       wakeUps.add(wakeUp);
       debug("restore of %s (%s): its old connection on worker %d is closed first", pid, session.sid, session.worker);
       this.options.evict(session.worker, nsp, session.sid);
@@ -135,7 +157,7 @@ export class RecoveryLog {
    * is a zombie's (see {@link restoreWhenDisconnected}), and should its new connection die before
    * the socket connects, that worker gives it back (`recovery:persist`), with what it began with.
    */
-  restore(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null {
+  restore(nsp: string, pid: string, offset: string, worker: number, takeOver = false): RestoredSession | null {
     const session = this.sessions.get(pid);
     const refused = (why: string) => {
       debug("not restored %s (%s): %s", pid, session?.sid, why);
@@ -144,7 +166,7 @@ export class RecoveryLog {
     if (!session || session.nsp !== nsp) return refused("unknown session");
     if (session.disconnectedAt === undefined) {
       // connected, as far as we know: unless its worker is gone, it cannot be restored
-      if (this.options.workerConnected(session.worker)) return refused(`still connected on worker ${session.worker}`);
+      if (!takeOver && this.options.workerConnected(session.worker)) return refused(`still connected on worker ${session.worker}`);
       session.disconnectedAt = Date.now();
     }
     if (session.disconnectedAt + this.options.maxDisconnectionDuration < Date.now()) {

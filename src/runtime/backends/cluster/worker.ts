@@ -1,4 +1,5 @@
 import type { ServerOptions } from "socket.io";
+import type { Config } from "../../../config/env";
 import type { SharedState, StateChange, StateOperation, StateResult } from "../../../state/shared-state";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { BackendWorker } from "../backend";
@@ -8,9 +9,11 @@ import { recoveringClusterAdapter } from "./recovering-adapter";
 const STATE_TIMEOUT_MS = 5000;
 
 /** The cluster backend's worker half: the recovering cluster adapter and the shared state held by the primary. */
-export async function startClusterWorker({ channel }: { channel: WorkerChannel }): Promise<BackendWorker> {
+export async function startClusterWorker({ config, channel }: { config: Config; channel: WorkerChannel }): Promise<BackendWorker> {
+  // where the recovery log stands: every later broadcast is delivered here after this answer
+  const position = config.recoveryWindow > 0 ? await channel.request("recovery:position", {}, { timeoutMs: STATE_TIMEOUT_MS }) : { seq: 0 };
   return {
-    adapter: recoveringClusterAdapter(channel) as unknown as ServerOptions["adapter"],
+    adapter: recoveringClusterAdapter(channel, position.seq) as unknown as ServerOptions["adapter"],
     state: new ClusterState(channel),
     close: () => Promise.resolve(),
   };

@@ -2,7 +2,7 @@ import { createAdapter } from "@socket.io/redis-streams-adapter";
 import createDebug from "debug";
 import type { RedisClientType } from "redis";
 import type { Namespace } from "socket.io";
-import { namespaceSocket, recoveryEnabled, recoveryOptions, type SocketInternals } from "../../sockets/internals";
+import { namespaceSocket, recoveryEnabled, recoveryOptions, replayMissed, type SocketInternals } from "../../sockets/internals";
 import type { BroadcastOptions, Room, Session, SocketId } from "socket.io-adapter";
 import { StreamCatchUp } from "./catch-up";
 import { newToken, RedisSessionStore, type SessionRecord } from "./session-store";
@@ -20,7 +20,7 @@ interface Packet {
   nsp?: string;
 }
 
-type SocketLike = Pick<SocketInternals, "id" | "pid" | "data"> & { packet(packet: Packet & { nsp: string }): void };
+type SocketLike = Pick<SocketInternals, "id" | "pid" | "data" | "conn"> & { packet(packet: Packet & { nsp: string }): void };
 
 /** The parts of the Redis Streams adapter (an instance of its unexported class) this module extends. */
 interface StreamsAdapter {
@@ -267,7 +267,7 @@ class SessionRecords {
     const missed = this.missed.get(socket.id) ?? [];
     this.missed.delete(socket.id);
     this.restoring.delete(socket.id);
-    for (const data of [...missed, ...this.catchUp.connected(socket.id)]) socket.packet({ type: 2, data, nsp: this.adapter.nsp.name });
+    replayMissed(socket, this.adapter.nsp.name, [...missed, ...this.catchUp.connected(socket.id)]);
   }
 
   private readonly decode = (raw: Record<string, string>): StreamMessage =>

@@ -7,7 +7,8 @@ import type net from "node:net";
 import { Server } from "socket.io";
 import type { Admission } from "../../admission/worker";
 import { refusalBody, refusalHeaders, type Refusal } from "../../admission/refusal";
-import { serveWithNode, type HttpRoutes } from "../../http/routes";
+import type { HttpRoutes } from "../../http/routes";
+import { serveWithNode } from "./serve";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { EngineServerInternals } from "../../sockets/internals";
 import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
@@ -174,6 +175,11 @@ export function startNodeWorker(context: EngineContext): RunningEngine {
     listen: async () => {
       stopRouting = acceptRoutedConnections(httpServer, context.channel);
       debug("accepting connections routed by the primary");
+    },
+    stopAccepting() {
+      // the primary routes new connections to the new workers; keep-alive ones (TLS) close when idle
+      draining = true;
+      if (secure) httpServer.closeIdleConnections();
     },
     async drain(deadline) {
       // the primary owns the listening socket: it stops routing here before it asks to drain

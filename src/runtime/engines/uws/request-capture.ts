@@ -28,7 +28,20 @@ export const REMOTE_ADDRESS_HEADER = "x-sticky-remote-address";
 export const HOPS_HEADER = "x-sticky-hops";
 /** Header carrying when a forwarded request first reached a worker (see {@link CapturedRequest.arrivedAt}). */
 export const ARRIVED_HEADER = "x-sticky-arrived";
-const PRIVATE_HEADER_PREFIX = "x-sticky-";
+export const PRIVATE_HEADER_PREFIX = "x-sticky-";
+
+const VIA_PRIVATE = Symbol("viaPrivate");
+
+/** Marks an upgrade request that came over the private listener (from another worker). */
+export function markPrivate(req: object): void {
+  (req as { [VIA_PRIVATE]?: true })[VIA_PRIVATE] = true;
+}
+
+/** Forwarding hops of an upgrade request: 0 on the public port, whatever a client claims. */
+export function hopsOf(req: object & { headers?: Record<string, string | undefined> }): number {
+  if (!(req as { [VIA_PRIVATE]?: true })[VIA_PRIVATE]) return 0;
+  return Number(req.headers?.[HOPS_HEADER] || "0") || 0;
+}
 
 /**
  * Captures `req` synchronously and collects its body. Resolves `undefined` when the

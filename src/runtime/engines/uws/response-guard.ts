@@ -1,5 +1,6 @@
 import createDebug from "debug";
 import type { HttpResponse } from "uWebSockets.js";
+import type { UpgradeAnchor } from "./upgrade-anchor";
 
 const debug = createDebug("runtime:uws:guard");
 
@@ -13,6 +14,7 @@ const debug = createDebug("runtime:uws:guard");
  *   an I/O callback takes the whole worker down. engine.io 6.6.13's uWS polling transport does
  *   this: a POST body refused with 413 (over `maxHttpBufferSize`, or too many chunks) leaves its
  *   body timer armed, and 30 s later the timer writes `408` to the finished response;
+ * - upgrades done on a turn of their own, with another socket corked (see `ignoreWhenSpent`);
  * - a `Connection: close` response header when `shouldClose()` says so at the time the status is
  *   written: when the request asked for it (this uWS build closes the TCP connection after such
  *   a response without saying so, and a keep-alive client then reuses a dead socket), or while
@@ -25,6 +27,13 @@ export interface GuardedResponse extends HttpResponse {
 }
 
 const GUARDED = Symbol("guarded");
+
+/** Corks another socket while upgrades run (set by the worker once its private app listens). */
+let upgradeAnchor: Pick<UpgradeAnchor, "runCorked"> | undefined;
+
+export function useUpgradeAnchor(anchor: Pick<UpgradeAnchor, "runCorked"> | undefined): void {
+  upgradeAnchor = anchor;
+}
 
 type Mutable = HttpResponse & { [GUARDED]?: true; aborted: boolean; finished: boolean };
 
@@ -102,10 +111,20 @@ function ignoreWhenSpent(res: Mutable): void {
     else cork(cb);
     return res;
   };
+  // Upgrades run on a turn of their own, with another socket corked (see `upgrade-anchor.ts`):
+  // - this uWS build's cork() reads the response's state after its callback; when the callback
+  //   upgraded the socket in place, it reads the WebSocket's memory as that state, may find
+  //   "Connection: close" there and closes the new WebSocket at once (uNetworking/uWebSockets#1928,
+  //   fixed upstream by #1929); and an upgrade outside a cork prints a warning to stderr;
+  // - uWS hands a WebSocket upgraded while it parses another connection's request (promise
+  //   callbacks run at the end of every uWS.js handler) that connection's bytes.
   res.upgrade = (...args: Parameters<HttpResponse["upgrade"]>) => {
     if (spent("upgrade")) return;
     res.finished = true;
-    upgrade(...args);
+    setImmediate(() => {
+      if (res.aborted) return debug("upgrade of an aborted response: ignored");
+      if (!upgradeAnchor?.runCorked(() => cork(() => upgrade(...args)))) upgrade(...args);
+    });
   };
 }
 

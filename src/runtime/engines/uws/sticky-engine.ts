@@ -7,7 +7,7 @@ import { ConnectionGate } from "./connection-gate";
 import type { EngineServerInternals, EngineSocket } from "../../sockets/internals";
 import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
-import { HOPS_HEADER } from "./request-capture";
+import { hopsOf } from "./request-capture";
 import { closeUpgrade } from "./upgrade-refusal";
 
 /** What the engine needs from the worker's sticky router. */
@@ -148,7 +148,7 @@ export class StickyUServer extends uServer {
     const owner = ownerOf(sid);
     if (owner === undefined || owner === this.peer.workerId) return super.verify(req as never, upgrade, fn);
     // relayed here by another worker, for a session that is not here (any more): no second hop
-    if (req.headers[HOPS_HEADER] && closeUpgrade.refuse(req)) return;
+    if (hopsOf(req) > 0 && closeUpgrade.refuse(req)) return;
     void this.peer.takeOver(this, sid).then((moved) => {
       const res = req[RAW_RESPONSE];
       if (!res || res.aborted) return;

@@ -7,6 +7,8 @@ import {
   captureRequest,
   headerOf,
   HOPS_HEADER,
+  hopsOf,
+  markPrivate,
   preciseNow,
   REMOTE_ADDRESS_HEADER,
   replayRequest,
@@ -96,7 +98,10 @@ export class StickyRouter implements StickyPeer {
           upgrade: (res, req, context) => {
             const guarded = guardResponse(res);
             // a WebSocket relayed by another worker: the client's address came with it
-            if (private_) guarded.getRemoteAddressAsText = () => toArrayBuffer(req.getHeader(REMOTE_ADDRESS_HEADER));
+            if (private_) {
+              guarded.getRemoteAddressAsText = () => toArrayBuffer(req.getHeader(REMOTE_ADDRESS_HEADER));
+              markPrivate(req);
+            }
             stashUpgrade(req, guarded, context);
             (req as unknown as { [RAW_RESPONSE]: GuardedResponse })[RAW_RESPONSE] = guarded;
             upgrade(guarded, req, context);
@@ -111,7 +116,7 @@ export class StickyRouter implements StickyPeer {
             if (!closeUpgrade.isRefused(ws)) behavior.message?.(ws, message, isBinary);
           },
           close: (ws, code, message) => {
-            if (relays.isRelay(ws)) return relays.close(ws);
+            if (relays.isRelay(ws)) return relays.close(ws, code, message);
             if (!closeUpgrade.isRefused(ws)) behavior.close?.(ws, code, message);
           },
         });
@@ -244,7 +249,7 @@ export class StickyRouter implements StickyPeer {
    * `ws-relay.ts`); `false` when there is none to relay to (or the client is gone).
    */
   relayUpgrade(req: object & { connection?: { remoteAddress?: string }; headers?: Record<string, string | undefined> }, sid: string): boolean {
-    const hops = Number(req.headers?.[HOPS_HEADER] || "0");
+    const hops = hopsOf(req);
     const target = this.targetOf(sid, hops);
     if (target === undefined) return false;
     debug("relaying the WebSocket of %s to worker %d", sid, target);

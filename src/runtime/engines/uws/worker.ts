@@ -10,7 +10,8 @@ import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
 import { closingOnBackpressure, hardBacklogLimit, watchingPublishes } from "./backlog";
 import { privateSocketPath } from "./private-channel";
 import { createPublicApp, markSessionsSecure } from "./public-app";
-import { guardResponse, wantsClose } from "./response-guard";
+import { guardResponse, useUpgradeAnchor, wantsClose } from "./response-guard";
+import { UpgradeAnchor } from "./upgrade-anchor";
 import { StickyUServer } from "./sticky-engine";
 import { StickyRouter } from "./sticky-router";
 
@@ -30,6 +31,9 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
     movedTtlMs: 2 * (config.pingInterval + config.pingTimeout),
   });
   router.mountPrivate(privateApp);
+  const anchor = new UpgradeAnchor();
+  anchor.mount(privateApp);
+  useUpgradeAnchor(anchor);
   const engines: StickyUServer[] = [];
   let listenSocket: us_listen_socket | undefined;
   let privateSocket: us_listen_socket | undefined;
@@ -64,6 +68,7 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
         privateApp.listen_unix((token) => {
           if (!token) return reject(new Error(`cannot listen on private socket ${socketPath}`));
           privateSocket = token;
+          anchor.connect(socketPath);
           app.listen(config.host, config.port, (publicToken) => {
             if (!publicToken) return reject(new Error(`cannot listen on ${config.host}:${config.port}${secure ? " (TLS)" : ""}`));
             listenSocket = publicToken;
@@ -72,6 +77,12 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
           });
         }, socketPath);
       }),
+    stopAccepting() {
+      // keep-alive connections that still come answer new handshakes with 503 and close
+      router.draining = true;
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+    },
     async drain(deadline) {
       router.startDraining();
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
@@ -81,6 +92,7 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
     },
     sessionCount,
     close() {
+      anchor.close();
       router.close();
       if (privateSocket) uws.us_listen_socket_close(privateSocket);
       privateSocket = undefined;

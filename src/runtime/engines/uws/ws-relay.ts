@@ -2,7 +2,7 @@ import createDebug from "debug";
 import type { WebSocket as UwsWebSocket } from "uWebSockets.js";
 import WebSocket from "ws";
 import { routingCounters } from "../routing-counters";
-import { HOPS_HEADER, REMOTE_ADDRESS_HEADER } from "./request-capture";
+import { HOPS_HEADER, PRIVATE_HEADER_PREFIX, REMOTE_ADDRESS_HEADER } from "./request-capture";
 import { stashOf } from "./upgrade-refusal";
 
 const debug = createDebug("runtime:uws:relay");
@@ -26,7 +26,7 @@ interface RelayState {
 }
 
 /** Headers of the client's upgrade that are its own connection's, never relayed. */
-const OWN = new Set(["host", "connection", "upgrade", "content-length", "transfer-encoding", REMOTE_ADDRESS_HEADER, HOPS_HEADER]);
+const OWN = new Set(["host", "connection", "upgrade", "content-length", "transfer-encoding"]);
 
 /**
  * WebSocket upgrades relayed to the worker that owns their session. When a client's WebSocket
@@ -46,7 +46,8 @@ export class UpgradeRelays {
     if (!stash) return false;
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(req.headers ?? {})) {
-      if (value !== undefined && !OWN.has(key) && !key.startsWith("sec-websocket-")) headers[key] = value;
+      // a client's own copies of the workers' headers are dropped (the hop sets its own)
+      if (value !== undefined && !OWN.has(key) && !key.startsWith("sec-websocket-") && !key.startsWith(PRIVATE_HEADER_PREFIX)) headers[key] = value;
     }
     headers[REMOTE_ADDRESS_HEADER] = remoteAddress;
     headers[HOPS_HEADER] = String(hops + 1);
@@ -64,16 +65,21 @@ export class UpgradeRelays {
     const target = (ws.getUserData() as { [RELAY]: RelayTarget })[RELAY];
     const state: RelayState = { queued: [], closed: false };
     this.states.set(ws, state);
-    debug("relaying a WebSocket to %s", target.socketPath);
+    debug("relaying a WebSocket to %s (%s)", target.socketPath, target.url);
     const upstream = new WebSocket(`ws+unix://${target.socketPath}:${target.url}`, { headers: target.headers, perMessageDeflate: false });
     state.upstream = upstream;
+    upstream.on("unexpected-response", (_req, res) => debug("relay of %s refused upstream: %d", target.url, res.statusCode));
     upstream.on("open", () => {
+      debug("relay of %s open upstream", target.url);
       for (const frame of state.queued.splice(0)) upstream.send(frame.data, { binary: frame.isBinary });
     });
     upstream.on("message", (data: Buffer, isBinary: boolean) => {
       if (!state.closed) ws.send(data, isBinary);
     });
-    upstream.on("close", () => this.end(ws, state));
+    upstream.on("close", (code, reason) => {
+      debug("relay of %s closed upstream: %d %s", target.url, code, reason.toString());
+      this.end(ws, state);
+    });
     upstream.on("error", (err) => {
       debug("relay upstream: %s", err.message);
       this.end(ws, state);
@@ -89,10 +95,11 @@ export class UpgradeRelays {
   }
 
   /** The client's WebSocket closed: so does the upstream one. */
-  close(ws: UwsWebSocket<unknown>): void {
+  close(ws: UwsWebSocket<unknown>, code?: number, message?: ArrayBuffer): void {
     const state = this.states.get(ws);
     this.states.delete(ws);
     if (!state || state.closed) return;
+    debug("relayed client closed (%s): %d %s", state.upstream?.url, code, message ? Buffer.from(message).toString() : "");
     state.closed = true;
     state.upstream?.close();
   }
