@@ -11,6 +11,7 @@ import { socketIoFamily } from "./helpers/fuzz/socketio";
 import { WellBehavedClients } from "./helpers/fuzz/well-behaved";
 import { eventually } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 /** Inputs per engine: both engines together send over 100,000. */
 const INPUTS_PER_ENGINE = Number(process.env.FUZZ_INPUTS ?? 51_000);
@@ -36,7 +37,6 @@ const FAMILIES = [
   { family: mutationFamily, weight: 3 },
 ];
 
-const ENGINES = ["uws", "node"] as const;
 const totals: Array<{ engine: string; summary: FuzzSummary }> = [];
 
 describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
