@@ -70,5 +70,5 @@ unshare --mount --propagation private bash -euo pipefail -c '
   if [ -d "$conformance" ]; then mount --bind "$conformance" "$rootfs/opt/conformance"; fi
   exec chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/opt/node/bin:/usr/local/bin:/usr/bin:/bin \
     CI="${CI:-}" REQUIRE_UWS=1 CONFORMANCE_DIR=/opt/conformance \
-    bash -c "cd /repo && exec node node_modules/vitest/vitest.mjs run \"\$@\"" vitest "$@"
+    bash -c "cd /repo && bash scripts/start-line.sh && exec node node_modules/vitest/vitest.mjs run \"\$@\"" vitest "$@"
 ' bash "${tests[@]}"

@@ -141,6 +141,12 @@ export function checkUws(options: UwsCheckOptions = {}): UwsCheck {
   const found = { package: manifest.name ?? UWS_DEPENDENCY, version: manifest.version ?? "unknown" };
   const label = `${found.package} ${found.version}`;
   const fail = (reason: string, remedy: string): UwsCheck => ({ ok: false, reason, remedy, ...found });
+  const glibcTooOld = (needs: GlibcVersion): UwsCheck =>
+    fail(
+      `${label}'s binary for ${target} needs glibc ≥ ${formatGlibcVersion(needs)}; ` +
+        (glibc ? `this system has glibc ${formatGlibcVersion(glibc)}` : "this system's C library is not glibc"),
+      remedyForNode(glibc),
+    );
 
   const binaries = binariesByAbi([root, path.join(root, "binaries")]);
   debug("%s at %s; binaries for %s: ABIs %o; glibc %o", label, root, process.platform + "-" + process.arch, [...binaries.keys()], glibc);
@@ -154,15 +160,7 @@ export function checkUws(options: UwsCheckOptions = {}): UwsCheck {
   }
   if (binary && process.platform === "linux") {
     const needs = requiredGlibc(binary);
-    if (needs && !glibc) {
-      return fail(`${label}'s binary for ${target} needs glibc ≥ ${formatGlibcVersion(needs)}; this system's C library is not glibc`, remedyForNode(glibc));
-    }
-    if (needs && glibc && compareGlibc(glibc, needs) < 0) {
-      return fail(
-        `${label}'s binary for ${target} needs glibc ≥ ${formatGlibcVersion(needs)}; this system has glibc ${formatGlibcVersion(glibc)}`,
-        remedyForNode(glibc),
-      );
-    }
+    if (needs && (!glibc || compareGlibc(glibc, needs) < 0)) return glibcTooOld(needs);
   }
 
   let module: Record<string, unknown>;
@@ -171,13 +169,9 @@ export function checkUws(options: UwsCheckOptions = {}): UwsCheck {
     module = require(binary ?? entry) as Record<string, unknown>;
   } catch (err) {
     const message = (err as Error).message;
+    // a layout whose binary was not found above: the loader names the glibc version it misses
     const glibcNeeded = parseGlibcVersion(/GLIBC_(\d+\.\d+)' not found/.exec(message)?.[1]);
-    if (glibcNeeded && glibc) {
-      return fail(
-        `${label}'s binary for ${target} needs glibc ≥ ${formatGlibcVersion(glibcNeeded)}; this system has glibc ${formatGlibcVersion(glibc)}`,
-        remedyForNode(glibc),
-      );
-    }
+    if (glibcNeeded) return glibcTooOld(glibcNeeded);
     const firstLine = message.split("\n").find((line) => line.trim() !== "") ?? String(err);
     return fail(`${label} cannot load for ${target}: ${firstLine}`, remedyForNode(glibc));
   }
