@@ -56,10 +56,24 @@ npm run --silent build
 
 step "tests on $("$node24/bin/node" --version) in Debian $(cat "$rootfs/etc/debian_version") with ${UWS_NODE24_SPEC}: ${tests[*]}"
 mkdir -p "$rootfs/repo" "$rootfs/opt/node" "$rootfs/opt/npm" "$rootfs/opt/conformance"
-cp /etc/resolv.conf "$rootfs/etc/resolv.conf" # the conformance suites install their own dependencies
+# the conformance suites install their own dependencies from the registry: the host's name
+# servers, certificate authorities (the bundle Node is told to trust, or the system's) and proxy
+cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+# a minbase userland has no /etc/hosts: the tests and the protocol suites reach `localhost`
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
+network=()
+ca_bundle=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
+if [ -f "$ca_bundle" ]; then
+  cp "$ca_bundle" "$rootfs/etc/host-ca-certificates.crt"
+  network+=(NODE_EXTRA_CA_CERTS=/etc/host-ca-certificates.crt)
+fi
+for name in HTTPS_PROXY HTTP_PROXY NO_PROXY https_proxy http_proxy no_proxy; do
+  if [ -n "${!name:-}" ]; then network+=("$name=${!name}"); fi
+done
 printf '#!/bin/sh\nexec node /opt/npm/bin/npm-cli.js "$@"\n' >"$rootfs/usr/local/bin/npm"
 chmod +x "$rootfs/usr/local/bin/npm"
 export rootfs root node24 uws npm_dir conformance
+export CHROOT_NETWORK="${network[*]:-}"
 unshare --mount --propagation private bash -euo pipefail -c '
   mount -t proc proc "$rootfs/proc"
   mount --rbind /dev "$rootfs/dev"
@@ -69,6 +83,6 @@ unshare --mount --propagation private bash -euo pipefail -c '
   mount --bind "$npm_dir" "$rootfs/opt/npm"
   if [ -d "$conformance" ]; then mount --bind "$conformance" "$rootfs/opt/conformance"; fi
   exec chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/opt/node/bin:/usr/local/bin:/usr/bin:/bin \
-    CI="${CI:-}" REQUIRE_UWS=1 CONFORMANCE_DIR=/opt/conformance \
+    CI="${CI:-}" REQUIRE_UWS=1 CONFORMANCE_DIR=/opt/conformance $CHROOT_NETWORK \
     bash -c "cd /repo && bash scripts/start-line.sh && exec node node_modules/vitest/vitest.mjs run \"\$@\"" vitest "$@"
 ' bash "${tests[@]}"
