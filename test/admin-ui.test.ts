@@ -4,6 +4,7 @@ import { closeAll, connect, eventually } from "./helpers/clients";
 import { runMain } from "./helpers/process";
 import { parseExposition, total } from "./helpers/prometheus";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const PASSWORD = "s3cret-admin-pass";
 /** bcrypt hash of "changeit" (from @socket.io/admin-ui's README). */
@@ -49,7 +50,7 @@ async function get(url: string): Promise<{ status: number; type: string; locatio
   };
 }
 
-describe.each(["uws", "node"] as const)("admin UI with ADMIN_UI_PASSWORD, ENGINE=%s, 2 workers", (engine) => {
+describe.each(ENGINES)("admin UI with ADMIN_UI_PASSWORD, ENGINE=%s, 2 workers", (engine) => {
   let server: RunningServer;
   const sockets: Socket[] = [];
   beforeAll(async () => {

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { closeAll, connect, connectMany, upgraded, whoami, WS_ONLY, type WhoAmI } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
-const ENGINES = ["uws", "node"] as const;
 
 interface RawAnswer {
   status: number;

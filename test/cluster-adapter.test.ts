@@ -2,6 +2,7 @@ import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byInstance, closeAll, connect, connectMany, WS_ONLY } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 /**
  * Collects the `broadcast` events of every socket until each has seen the `marker` payload.
@@ -26,7 +27,7 @@ function collectUntilMarker(sockets: Socket[], marker: string): Promise<Map<Sock
   });
 }
 
-describe.each(["uws", "node"] as const)("cluster adapter across 4 workers, ENGINE=%s", (engine) => {
+describe.each(ENGINES)("cluster adapter across 4 workers, ENGINE=%s", (engine) => {
   let server: RunningServer;
   let sockets: Socket[];
   let groups: Map<string, Socket[]>;

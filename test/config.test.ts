@@ -2,6 +2,7 @@ import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { freePort } from "./helpers/server";
 import { runMain } from "./helpers/process";
+import { ENGINES } from "./helpers/engines";
 
 describe("configuration", () => {
   it.each([
@@ -25,7 +26,7 @@ describe("configuration", () => {
     expect(lines[0]).toMatch(message);
   });
 
-  it.each(["uws", "node"])("a port already in use stops the cluster with exit 1 and says so (ENGINE=%s)", async (engine) => {
+  it.each(ENGINES)("a port already in use stops the cluster with exit 1 and says so (ENGINE=%s)", async (engine) => {
     const port = await freePort();
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ port, host: "127.0.0.1", exclusive: true }, resolve));

@@ -7,6 +7,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const run = promisify(execFile);
 
@@ -62,7 +63,7 @@ describe("official protocol suites (57 tests) against 4 workers on port 3000", (
   // first; when the first reaches a non-owner worker and is forwarded while the second lands on the
   // owner, a scheduling delay over 5 ms on this 2-core machine (4 workers, the suite, vitest) makes
   // the second arrive first. Seen in about 1 run in 10 of the full test run, never alone.
-  it.each(["uws", "node"] as const)("ENGINE=%s passes both suites, 57/57", { retry: 1 }, async (engine) => {
+  it.each(ENGINES)("ENGINE=%s passes both suites, 57/57", { retry: 1 }, async (engine) => {
     expect(await portIsFree(3000), "the suites need port 3000 free").toBe(true);
     // what `npm run start:conformance` runs
     const server = await startServer({ port: 3000, workers: 4, engine, app: "conformance", env: { HOST: "0.0.0.0" } });

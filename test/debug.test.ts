@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { chatClient } from "./helpers/chat";
 import { eventually } from "./helpers/clients";
 import { ROOT, startServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 /** Every `createDebug("…")` namespace in `src/`. */
 function namespacesInSource(dir = path.join(ROOT, "src")): string[] {
@@ -19,7 +20,7 @@ function namespacesInSource(dir = path.join(ROOT, "src")): string[] {
 }
 
 describe("debugging", () => {
-  it.each(["uws", "node"] as const)("DEBUG namespaces of Socket.IO, Engine.IO and the runtime print on the server (ENGINE=%s)", async (engine) => {
+  it.each(ENGINES)("DEBUG namespaces of Socket.IO, Engine.IO and the runtime print on the server (ENGINE=%s)", async (engine) => {
     const server = await startServer({
       workers: 2,
       engine,

@@ -11,6 +11,7 @@ import { socketIoFamily } from "./helpers/fuzz/socketio";
 import { WellBehavedClients } from "./helpers/fuzz/well-behaved";
 import { eventually } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 /** Inputs per engine: both engines together send over 100,000. */
 const INPUTS_PER_ENGINE = Number(process.env.FUZZ_INPUTS ?? 51_000);
@@ -25,6 +26,14 @@ const RSS_TOLERANCE = 50 * 1024 * 1024;
 const RSS_RATIO = 1.5;
 /** The workers' used JS heap after GC (a leak shows here first) may exceed the baseline by at most this. */
 const HEAP_TOLERANCE = 20 * 1024 * 1024;
+/**
+ * Whether this Node gives the fuzz's peak back to the system after GC. Node 20 does (RSS ×1.03 on
+ * either engine). Node 24's workers on the Node engine keep their peak RSS while their used heap
+ * goes back to its baseline (measured ×1.7 to ×1.95, heap 37 → 35 MB; README, "Tests"): there the
+ * RSS must stop growing once the load stops (no more than its peak, within the tolerance), and the
+ * heap is what tells a leak.
+ */
+const RSS_RETURNS_AFTER_GC = Number(process.versions.node.split(".")[0]) < 22;
 
 const FAMILIES = [
   { family: engineIoFamily, weight: 3 },
@@ -36,7 +45,6 @@ const FAMILIES = [
   { family: mutationFamily, weight: 3 },
 ];
 
-const ENGINES = ["uws", "node"] as const;
 const totals: Array<{ engine: string; summary: FuzzSummary }> = [];
 
 describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
@@ -129,7 +137,8 @@ describe.each(ENGINES)("fuzz, ENGINE=%s, 2 workers", (engine) => {
     // every well-behaved client still connected with its id, every message once
     expect(problems).toEqual([]);
     expect(wb.echoes).toBeGreaterThan(0);
-    expect(after.workerRss < before.workerRss + RSS_TOLERANCE || after.workerRss < before.workerRss * RSS_RATIO).toBe(true);
+    if (RSS_RETURNS_AFTER_GC) expect(after.workerRss < before.workerRss + RSS_TOLERANCE || after.workerRss < before.workerRss * RSS_RATIO).toBe(true);
+    else expect(after.workerRss).toBeLessThan(rssPeak + RSS_TOLERANCE);
     expect(after.workerHeap - before.workerHeap).toBeLessThan(HEAP_TOLERANCE);
   });
 });

@@ -1,6 +1,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 /** One raw HTTP/1.1 request with the given headers; resolves status, headers and body. */
 function request(
@@ -22,7 +23,7 @@ function request(
   });
 }
 
-describe.each(["uws", "node"] as const)("HTTP routes of every worker, ENGINE=%s", (engine) => {
+describe.each(ENGINES)("HTTP routes of every worker, ENGINE=%s", (engine) => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({ workers: 2, engine });
@@ -110,5 +111,13 @@ describe.each(["uws", "node"] as const)("HTTP routes of every worker, ENGINE=%s"
     const poll = await request(server.port, "/socket.io/?EIO=4&transport=polling", { headers: { connection: "close" } });
     expect(poll.status).toBe(200);
     expect(poll.headers.connection).toBe("close");
+  });
+
+  it("a page asked for on a kept-alive connection: the Node engine closes it, since its primary routed it by that first request", async () => {
+    // a browser sends its next requests on it, such as the polls of a session another worker owns
+    const page = await request(server.port, "/", { headers: { connection: "keep-alive" } });
+    expect(page.status).toBe(200);
+    if (engine === "node") expect(page.headers.connection).toBe("close");
+    else expect(page.headers.connection).not.toBe("close");
   });
 });

@@ -5,6 +5,7 @@ import { closeAll, connectMany, eventually, record, upgraded, WS_ONLY } from "./
 import { runMain } from "./helpers/process";
 import { parseExposition, select, total, type Exposition } from "./helpers/prometheus";
 import { ROOT, startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 async function scrape(server: RunningServer): Promise<{ status: number; contentType: string; text: string }> {
   const response = await fetch(`${server.adminUrl}/metrics`);
@@ -34,7 +35,7 @@ function processes(m: Exposition): Map<string, string> {
   return new Map(select(m, "runtime_process_info").map((s) => [s.labels.worker!, s.labels.pid!]));
 }
 
-describe.each(["uws", "node"] as const)("GET /metrics, ENGINE=%s, 2 workers", (engine) => {
+describe.each(ENGINES)("GET /metrics, ENGINE=%s, 2 workers", (engine) => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({ workers: 2, engine });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { byInstance, closeAll, connect, connectMany, eventually, WS_ONLY } from "./helpers/clients";
 import { startNumberedStream } from "./helpers/numbered-stream";
 import { startServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
 
@@ -14,7 +15,7 @@ interface Receiver {
   recoveries: number;
 }
 
-describe.each(["uws", "node"] as const)("connection state recovery across the cluster, ENGINE=%s", (engine) => {
+describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s", (engine) => {
   it("a numbered broadcast stream reaches every client exactly once, in order, through a SIGKILL and a rolling restart", async () => {
     const server = await startServer({ workers: 4, engine });
     const sockets = [

@@ -3,10 +3,11 @@ import { describe, expect, it } from "vitest";
 import { closeAll, connectMany, whoami, WS_ONLY } from "./helpers/clients";
 import { isAlive } from "./helpers/process";
 import { startServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 1000 };
 
-describe.each(["uws", "node"] as const)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
+describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
   it("replaces every worker one at a time under load; only the retired worker's clients reconnect; no request times out", async () => {
     const server = await startServer({ workers: 4, engine });
     const sockets: Socket[] = [

@@ -7,6 +7,7 @@ import { PollingTarget } from "./helpers/fuzz/polling-target";
 import { idleConnections, slowClient, type SlowResult } from "./helpers/fuzz/slow-client";
 import { WellBehavedClients } from "./helpers/fuzz/well-behaved";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const PING_INTERVAL = 3000;
 const PING_TIMEOUT = 3000;
@@ -32,7 +33,6 @@ const IDLE_CONNECTIONS = 3000;
 /** Extra memory (workers and primary, RSS after GC) the idle connections may leave behind once closed. */
 const IDLE_RSS_TOLERANCE = 30 * 1024 * 1024;
 
-const ENGINES = ["uws", "node"] as const;
 
 const closeTimes = (results: SlowResult[]) => results.map((r) => r.closedAfterMs ?? Infinity);
 const summary = (times: number[]) => `max ${Math.max(...times)} ms, min ${Math.min(...times)} ms`;

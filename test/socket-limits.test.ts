@@ -4,6 +4,7 @@ import type { Socket } from "socket.io-client";
 import WebSocket from "ws";
 import { closeAll, connect, WS_ONLY } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const APP = path.join(__dirname, "fixtures", "limits-app.js");
 
@@ -35,7 +36,6 @@ async function received(socket: Socket): Promise<number> {
   }
 }
 
-const ENGINES = ["uws", "node"] as const;
 
 describe.each(ENGINES)("per-socket limits and handler faults (%s)", (engine) => {
   let server: RunningServer;

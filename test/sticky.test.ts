@@ -2,8 +2,8 @@ import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byInstance, closeAll, connectMany, eventually, POLLING_ONLY, upgraded, whoami, WS_ONLY } from "./helpers/clients";
 import { startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
-const ENGINES = ["uws", "node"] as const;
 
 describe.each(ENGINES)("sticky sessions, 4 workers, ENGINE=%s", (engine) => {
   /** Default settings: polling-only and WebSocket-only clients. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeAll, connect, eventually, record, upgraded, WS_ONLY, type ClientOptions } from "./helpers/clients";
 import { runMain } from "./helpers/process";
 import { ROOT, startServer, type RunningServer } from "./helpers/server";
+import { ENGINES } from "./helpers/engines";
 
 const TLS = path.join(ROOT, "test", "fixtures", "tls");
 const CA = readFileSync(path.join(TLS, "cert.pem"));
@@ -57,7 +58,7 @@ function plainRequest(port: number): Promise<string> {
 
 const secureOf = (socket: Socket) => socket.timeout(30_000).emitWithAck("secure") as Promise<Secure>;
 
-describe.each(["uws", "node"] as const)("TLS (ENGINE=%s, WORKERS=2)", (engine) => {
+describe.each(ENGINES)("TLS (ENGINE=%s, WORKERS=2)", (engine) => {
   let server: RunningServer;
 
   beforeAll(async () => {
@@ -145,7 +146,7 @@ describe("TLS on the Node engine: routing by client address", () => {
 });
 
 describe("TLS with an encrypted key", () => {
-  it.each(["uws", "node"] as const)("starts with SSL_PASSPHRASE and serves (ENGINE=%s)", async (engine) => {
+  it.each(ENGINES)("starts with SSL_PASSPHRASE and serves (ENGINE=%s)", async (engine) => {
     const server = await startServer({
       engine,
       workers: 2,
@@ -160,7 +161,7 @@ describe("TLS with an encrypted key", () => {
 });
 
 describe("SSL_CERT_FILE alone", () => {
-  it.each(["uws", "node"] as const)("is ignored (OpenSSL's CA-bundle variable): plain HTTP (ENGINE=%s)", async (engine) => {
+  it.each(ENGINES)("is ignored (OpenSSL's CA-bundle variable): plain HTTP (ENGINE=%s)", async (engine) => {
     const server = await startServer({ engine, workers: 2, env: { SSL_KEY_FILE: "", SSL_CERT_FILE: path.join(TLS, "cert.pem") } });
     try {
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
@@ -182,7 +183,7 @@ describe("TLS configuration errors exit 1 with one line", () => {
     ["an encrypted key without SSL_PASSPHRASE", { ...TLS_ENV, SSL_KEY_FILE: file("key-encrypted.pem") }, /SSL_KEY_FILE=.*the key is encrypted and SSL_PASSPHRASE is unset\)$/],
     ["a wrong SSL_PASSPHRASE", { ...TLS_ENV, SSL_KEY_FILE: file("key-encrypted.pem"), SSL_PASSPHRASE: "wrong" }, /SSL_KEY_FILE=.*SSL_PASSPHRASE decrypts; bad decrypt\)$/],
   ];
-  it.each(cases.flatMap(([what, env, message]) => (["uws", "node"] as const).map((engine) => [what, engine, env, message] as const)))(
+  it.each(cases.flatMap(([what, env, message]) => ENGINES.map((engine) => [what, engine, env, message] as const)))(
     "%s (ENGINE=%s)",
     async (_what, engine, env, message) => {
       const result = await runMain({ ...env, ENGINE: engine, WORKERS: "2", PORT: "1" }, 15_000);

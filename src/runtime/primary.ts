@@ -19,10 +19,23 @@ import { Supervisor } from "./supervision/primary";
  */
 export async function runPrimary(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { role: "primary" });
-  const { engine, reason } = selectEngine(config.engine);
-  if (reason) log.warn({ event: "engine-fallback", reason }, `uWebSockets.js cannot load (${reason}); using ENGINE=node`);
+  const { engine, uws, fallback, summary } = selectEngine(config.engine);
+  if (fallback) {
+    log.warn(
+      {
+        event: "engine-fallback",
+        reason: fallback.reason,
+        remedy: fallback.remedy,
+        ...(fallback.package ? { uws: { package: fallback.package, version: fallback.version } } : {}),
+      },
+      `uWebSockets.js cannot load (${fallback.reason}); using ENGINE=node. For the uWS engine: ${fallback.remedy}`,
+    );
+  }
   const runtimeDir = mkdtempSync(path.join(os.tmpdir(), "sio-runtime-"));
-  log.info({ event: "start", engine, workers: config.workers, port: config.port, host: config.host, app: config.app }, "starting");
+  log.info(
+    { event: "start", engine, ...(uws ? { uws } : {}), node: process.version, workers: config.workers, port: config.port, host: config.host, app: config.app },
+    `starting: ${summary}`,
+  );
 
   // Buffers in broadcasts and adapter messages need the structured-clone serialization.
   // Workers run the entry script itself: under pm2, process.argv[1] (node:cluster's default) is

@@ -8,6 +8,7 @@ import type { HttpRoutes } from "../http/routes";
 import type { PrimaryChannel } from "../ipc/primary";
 import type { WorkerChannel } from "../ipc/worker";
 import type { SocketPipeline } from "../sockets/pipeline";
+import type { UwsBuild, UwsCheck } from "./uws/primary";
 
 /**
  * An engine: Socket.IO on one kind of HTTP server, with sticky sessions across workers. `uws`
@@ -95,14 +96,28 @@ export function loadEngine(name: Config["engine"]): Engine {
   };
 }
 
+/** The engine the cluster runs, and what the primary says about it once. */
+export interface EngineSelection {
+  engine: Config["engine"];
+  /** The uWebSockets.js build that serves (`engine` is `uws`). */
+  uws?: UwsBuild;
+  /** One line for the primary's start record: `engine: uws, uWebSockets.js 20.57.0 (…), Node 24, ABI 137`. */
+  summary: string;
+  /** Why `ENGINE=uws` fell back to `node`, and what the user can do about it. */
+  fallback?: Omit<Extract<UwsCheck, { ok: false }>, "ok">;
+}
+
 /**
- * The engine the cluster runs: `ENGINE`, unless it is `uws` and uWebSockets.js cannot load here
- * (then `node`, and `reason` says why).
+ * The engine the cluster runs: `ENGINE`, unless it is `uws` and uWebSockets.js cannot serve here
+ * (then `node`, and `fallback` says why and what to do).
  */
-export function selectEngine(configured: Config["engine"]): { engine: Config["engine"]; reason?: string } {
-  if (configured !== "uws") return { engine: configured };
-  const reason = (require("./uws/primary") as typeof import("./uws/primary")).uwsUnavailableReason();
-  return reason ? { engine: "node", reason } : { engine: "uws" };
+export function selectEngine(configured: Config["engine"]): EngineSelection {
+  if (configured !== "uws") return { engine: configured, summary: `engine: ${configured}` };
+  const uws = require("./uws/primary") as typeof import("./uws/primary");
+  const check = uws.checkUws();
+  if (check.ok) return { engine: "uws", uws: check.build, summary: `engine: uws, ${uws.describeUwsBuild(check.build)}` };
+  const { reason, remedy, package: name, version } = check;
+  return { engine: "node", fallback: { reason, remedy, package: name, version }, summary: "engine: node (uWebSockets.js cannot load here)" };
 }
 
 /** Resolves once `condition()` holds, checking every `everyMs`, or at `deadline` (a `Date.now()` value). */

@@ -163,6 +163,12 @@ export function startNodeWorker(context: EngineContext): RunningEngine {
   io.bind(attach(io.path(), context.serverOptions as Partial<EngineOptions>));
   // the official client's files, under the Socket.IO path that engine.io now intercepts
   serveClientFilesFirst(httpServer, context.routes);
+  // every response closes its connection, like polling responses (NodeEngineServer): the primary
+  // routed the connection once, by its first request, and a browser reuses a kept-alive connection
+  // for its next requests, such as the polls of a session that another worker owns
+  httpServer.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!(secure && !draining)) res.shouldKeepAlive = false;
+  });
   const sessionCount = () => engines.reduce((sum, engine) => sum + engine.clientsCount, 0);
   let stopRouting: (() => void) | undefined;
 

@@ -13,6 +13,13 @@ export function hardBacklogLimit(maxBacklog: number): number {
 }
 
 /**
+ * `closeOnBackpressureLimit` switched on. uWS reads the option as a flag (`true` converts to 1 where a
+ * build reads an integer); its typings say `number` up to 20.30 and `boolean` in upstream's
+ * 20.5x/20.6x, so the value is typed as whichever typings are installed.
+ */
+const CLOSE_ON_BACKPRESSURE_LIMIT = true as unknown as NonNullable<WebSocketBehavior<unknown>["closeOnBackpressureLimit"]>;
+
+/**
  * The uWS app as engine.io's `attach` sees it, with `closeOnBackpressureLimit` on its WebSocket
  * routes: a WebSocket whose backpressure passes `maxBackpressure` ({@link hardBacklogLimit}) is closed by uWS
  * instead of being skipped by `publish`, so that no broadcast is ever silently lost (the client
@@ -25,8 +32,7 @@ export function closingOnBackpressure(app: TemplatedApp): TemplatedApp {
       return proxy;
     },
     ws: (pattern: string, behavior: WebSocketBehavior<unknown>) => {
-      // uWS's typings say number; the option is a boolean
-      app.ws(pattern, { ...behavior, closeOnBackpressureLimit: 1 });
+      app.ws(pattern, { ...behavior, closeOnBackpressureLimit: CLOSE_ON_BACKPRESSURE_LIMIT });
       return proxy;
     },
   };
