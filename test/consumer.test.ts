@@ -239,6 +239,8 @@ describe("the package, installed from its tarball into a new TypeScript project"
     await start.waitFor((r) => r.role === "worker" && r.event === "listen" && r.worker === 1 && r.app === "consumer");
     await start.waitFor((r) => r.role === "worker" && r.event === "listen" && r.worker === 2 && r.app === "consumer");
     const url = `http://127.0.0.1:${port}`;
+    // the project has no public/: its URL opens the event console
+    expect(await (await fetch(`${url}/`)).text()).toContain("<h1>Event console</h1>");
     const { sockets: opened, pair } = await onTwoWorkers(url);
     sockets.push(...opened);
     expect((await hello(pair[0], "ada")).greeting).toBe("v1: hello ada");

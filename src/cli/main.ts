@@ -7,10 +7,11 @@
  * inherit).
  */
 import cluster from "node:cluster";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import createDebug from "debug";
 import { importApplication } from "../app/registry";
+import { defaultPublicDir } from "../embed/runtime";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
 import { bench, PACKAGE_ROOT } from "./bench";
 import { dev } from "./dev";
@@ -27,13 +28,13 @@ function runRuntime(): void {
 /**
  * The environment the runtime reads, from the command line: each setting flag becomes its
  * variable (winning over the one set), the application module becomes `APP_MODULE`, and
- * `PUBLIC_DIR` defaults to `./public` when that folder exists.
+ * `PUBLIC_DIR` defaults to `./public` when that folder exists, else to the event console for an
+ * application module ({@link defaultPublicDir}).
  */
 function applyToEnvironment(args: ParsedArgs): void {
   Object.assign(process.env, args.settings);
   if (args.app !== undefined) process.env.APP_MODULE = path.resolve(args.app);
-  const local = path.resolve("public");
-  if (!process.env.PUBLIC_DIR && existsSync(local) && statSync(local).isDirectory()) process.env.PUBLIC_DIR = local;
+  process.env.PUBLIC_DIR ||= defaultPublicDir(process.cwd(), Boolean(process.env.APP_MODULE));
 }
 
 /** `check <app>`: imports the module as a worker does and says what it exports. */

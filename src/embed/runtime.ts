@@ -1,9 +1,27 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { statSync } from "node:fs";
 import path from "node:path";
+import createDebug from "debug";
 import { readSetting } from "../config/env";
 import { SETTINGS, type Config } from "../config/settings";
 import type { LogRecord } from "../log/pretty";
+
+const debug = createDebug("runtime:embed");
+
+/** The package's event console: a page that shows and emits any event (`console/index.html`). */
+export const CONSOLE_DIR = path.join(__dirname, "..", "..", "console");
+
+/**
+ * The static files of a runtime started in `cwd` whose `PUBLIC_DIR` is unset: the project's
+ * `./public` when it is a folder; else, for an application module, the event console; else
+ * `undefined` (the setting's default, the built-in application's pages).
+ */
+export function defaultPublicDir(cwd: string, appModule: boolean): string | undefined {
+  const local = path.resolve(cwd, "public");
+  if (statSync(local, { throwIfNoEntry: false })?.isDirectory()) return local;
+  return appModule ? CONSOLE_DIR : undefined;
+}
 
 /** The command line entry (`dist/cli/main.js`), which the runtime's processes run. */
 export const CLI_ENTRY = path.join(__dirname, "..", "cli", "main.js");
@@ -85,13 +103,15 @@ class RuntimeProcess extends EventEmitter implements Runtime {
   constructor(private readonly options: RuntimeOptions) {
     super();
     const cwd = options.cwd ?? process.cwd();
-    this.env = {
+    const env: NodeJS.ProcessEnv = {
       ...(options.env ?? process.env),
       ...settingsEnv(options.settings ?? {}),
       ...(options.app ? { APP_MODULE: path.resolve(cwd, options.app) } : {}),
       // the records are read here: JSON lines whatever the caller's terminal
       LOG_FORMAT: "json",
     };
+    env.PUBLIC_DIR ||= defaultPublicDir(cwd, Boolean(env.APP_MODULE));
+    this.env = env;
     this.url = urlOf(this.env);
   }
 
@@ -108,6 +128,7 @@ class RuntimeProcess extends EventEmitter implements Runtime {
       stdio: ["pipe", "pipe", "pipe"],
     });
     this.child = child;
+    debug("runtime %d started: %s", child.pid, this.env.APP_MODULE ?? `APP=${this.env.APP ?? "chat"}`);
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
         this.emit("exit", code, signal);
@@ -213,6 +234,7 @@ class RuntimeProcess extends EventEmitter implements Runtime {
     if (!child || !this.exited) return null;
     if (!this.running()) return this.exited;
     const workers = this.workerPids();
+    debug("stopping runtime %d", child.pid);
     child.kill("SIGTERM");
     const timer = setTimeout(() => {
       for (const pid of [child.pid, ...workers]) {
