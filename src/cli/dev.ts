@@ -92,7 +92,7 @@ export async function dev(options: DevOptions): Promise<number> {
         const problem = await checkApplication(app);
         if (stopping) return;
         if (problem) {
-          log.error({ event: "check-failed", files: next, error: problem }, `${path.relative(process.cwd(), app)} does not load:\n${problem}\n${runtime ? "the workers keep running the previous version" : "the runtime starts"} once it loads`);
+          log.error({ event: "check-failed", files: next, error: problem }, `${path.relative(process.cwd(), app)} does not load:\n${problem}\n${runtime ? "the workers keep running the previous version; they roll" : "the runtime starts"} once it loads`);
           continue;
         }
         if (!runtime) {

@@ -51,7 +51,9 @@ async function check(app: string): Promise<number> {
     process.stdout.write(`${app}: application "${application.name}", ${application.features.length} feature(s)\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // a syntax error names the file, line and column: its stack would be the loader's
+    const said = err instanceof SyntaxError ? `SyntaxError: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`${said}\n`);
     return 1;
   }
 }

@@ -93,7 +93,9 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
       injectCreateRequireForImportRequire: !commonjs,
     }));
   } catch (err) {
-    throw new SyntaxError(`${file}: ${(err as Error).message}`);
+    // sucrase says "Error transforming <file>: <what> (<line>:<column>)"
+    const message = (err as Error).message;
+    throw new SyntaxError(message.includes(file) ? message : `${file}: ${message}`);
   }
   return { format: commonjs ? "commonjs" : "module", source: code, shortCircuit: true };
 }

@@ -22,6 +22,13 @@ describe("readable logs", () => {
     expect(openUrl({ event: "listen", role: "worker", host: "::1", port: 443 }, { tls: true })).toBeUndefined();
   });
 
+  it("does not show a long text twice when the message says it", () => {
+    const error = "SyntaxError: Error transforming /p/app.ts: Unexpected token (3:5)";
+    const line = pretty({ level: 50, time: 0, role: "dev", event: "check-failed", error, files: ["app.ts"], msg: `app.ts does not load:\n${error}` });
+    expect(line.split(error)).toHaveLength(2);
+    expect(line).toContain('{"files":["app.ts"]}');
+  });
+
   it("passes a line that is not JSON as it is", () => {
     expect(pretty("console.log output")).toBe("console.log output\n");
   });

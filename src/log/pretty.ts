@@ -38,6 +38,11 @@ function whatHappened(record: LogRecord, appModule: string | undefined): LogReco
   const shown: LogRecord = { ...record };
   const aboutWorker = record.role === "primary" && typeof record.event === "string" && record.event.startsWith("worker");
   for (const field of WHO_FIELDS) if (!(aboutWorker && (field === "worker" || field === "pid"))) delete shown[field];
+  // a long text the message already says (a dev check's error) is not shown twice
+  const message = typeof record.msg === "string" ? record.msg : "";
+  for (const [field, value] of Object.entries(shown)) {
+    if (field !== "msg" && typeof value === "string" && value.length > 40 && message.includes(value)) delete shown[field];
+  }
   if (record.role === "primary" && record.event === "start") shown.app = appModule ? path.relative(process.cwd(), appModule) || appModule : record.app;
   shown.__who = who(record);
   return shown;
