@@ -313,6 +313,22 @@ describe("the package, installed from its tarball into a new TypeScript project"
     expect(isAlive(primary)).toBe(false);
   });
 
+  it.each([
+    ["esm.mjs", `import { defineApp } from "uws-socketio-cluster";\nexport default defineApp({ name: "esm", features: [() => {}] });\n`, /"esm", 1 feature/],
+    ["cjs.cjs", `const { defineApp } = require("uws-socketio-cluster");\nmodule.exports = defineApp({ name: "cjs", features: [] });\n`, /"cjs", 0 feature/],
+    ["compiled.cjs", `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.default = { name: "compiled", features: [() => {}, () => {}] };\n`, /"compiled", 2 feature/],
+    ["named.js", `exports.application = { name: "named", features: [() => {}] };\n`, /"named", 1 feature/],
+    ["types.cts", `import type { Application } from "uws-socketio-cluster";\nconst app: Application = { name: "cts", features: [] };\nexport = app;\n`, /"cts", 0 feature/],
+    ["nothing.mjs", `export const x = 1;\n`, /exports no application/],
+    ["broken.mts", `export default {\n`, /SyntaxError: .*broken\.mts/],
+  ])("`check %s`: JavaScript and TypeScript modules, and what is wrong with one", async (file, source, said) => {
+    writeFileSync(path.join(project, file), source);
+    const result = await run(bin, ["check", file], { cwd: project, env: nodeEnv() }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    const output = `${result.stdout}${result.stderr}`;
+    expect(output).toMatch(said);
+    expect((result as { code?: number }).code ?? 0).toBe(/exports no|SyntaxError/.test(said.source) ? 1 : 0);
+  });
+
   it("`bench` says which tools the harness needs when the project lacks them", async () => {
     const result = await run(bin, ["bench", "--quick"], { cwd: project, env: nodeEnv() }).catch((err: { code: number; stderr: string }) => err);
     expect((result as { code: number }).code).toBe(1);
