@@ -8,7 +8,8 @@
 // Environment read here (from the shell that runs pm2): PORT, WORKERS, and every other runtime
 // variable (APP, HOST, LOG_LEVEL, ...) pass through to the app; SHUTDOWN_TIMEOUT also sets
 // kill_timeout; MAX_MEMORY_RESTART (default 1G) sets max_memory_restart; PM2_LOG_DIR moves the log
-// files (default: ./logs).
+// files (default: ./logs). The options themselves are the package's (src/pm2/process-file.ts,
+// `require("uws-socketio-cluster/pm2")` in a project that installed it; see docs/pm2.md).
 "use strict";
 
 const { execFileSync } = require("node:child_process");
@@ -68,48 +69,7 @@ function ensureBuilt() {
 
 ensureBuilt();
 
-const env = (name, fallback) => (process.env[name] ? process.env[name] : fallback);
-const shutdownTimeout = Number.parseInt(env("SHUTDOWN_TIMEOUT", "10000"), 10) || 10_000;
-const logDir = path.resolve(ROOT, env("PM2_LOG_DIR", "logs"));
+// the options, shared with the package's `uws-socketio-cluster/pm2` (src/pm2/process-file.ts)
+const { pm2App } = require(path.join(ROOT, "dist", "pm2", "process-file.js"));
 
-module.exports = {
-  apps: [
-    {
-      name: "socketio-runtime",
-      cwd: ROOT,
-      script: MAIN,
-      exec_mode: "fork",
-      instances: 1,
-      // SIGINT (pm2's stop signal) goes to the primary only: it stops supervising, tells every
-      // worker to drain, waits for them and exits 0. Workers exit on their own if the primary dies
-      // (node:cluster closes their IPC channel).
-      treekill: false,
-      // the primary sends "ready" once every worker listens; until then pm2 shows "launching"
-      wait_ready: true,
-      listen_timeout: 30_000,
-      // longer than the drain: the primary exits at most SHUTDOWN_TIMEOUT ms after SIGINT
-      kill_timeout: shutdownTimeout + 5_000,
-      // measured on the primary's process only (pm2 does not add the workers' memory); a restart is
-      // the same graceful drain as `pm2 reload`
-      max_memory_restart: env("MAX_MEMORY_RESTART", "1G"),
-      // a primary that exits within min_uptime (port in use, invalid configuration, crash loop)
-      // counts as unstable; pm2 retries with a growing delay and gives up after max_restarts
-      min_uptime: 10_000,
-      max_restarts: 10,
-      exp_backoff_restart_delay: 200,
-      // stdout: JSON lines (pino) from the primary and every worker; stderr: DEBUG output, configuration errors
-      out_file: path.join(logDir, "socketio-runtime.out.log"),
-      error_file: path.join(logDir, "socketio-runtime.err.log"),
-      merge_logs: true,
-      env: {
-        PORT: env("PORT", "3000"),
-        WORKERS: env("WORKERS", ""), // empty: one worker per core
-        SHUTDOWN_TIMEOUT: String(shutdownTimeout),
-      },
-      env_production: {
-        NODE_ENV: "production",
-        LOG_LEVEL: env("LOG_LEVEL", "info"),
-      },
-    },
-  ],
-};
+module.exports = { apps: [pm2App({ name: "socketio-runtime", cwd: ROOT, script: MAIN, args: [] })] };

@@ -16,7 +16,8 @@ describe("configuration", () => {
     ["LOG_LEVEL", "loud", /LOG_LEVEL="loud".*fatal, error, warn, info, debug, trace, silent/],
     ["CORS_ORIGIN", "not a url", /CORS_ORIGIN="not a url".*list of origins/],
     ["APP", "nope", /APP="nope".*chat, echo, conformance/],
-    ["APP_MODULE", "/nonexistent/app.js", /APP_MODULE=.*existing JavaScript module/],
+    ["APP_MODULE", "/nonexistent/app.js", /APP_MODULE=.*existing JavaScript or TypeScript module/],
+    ["LOG_FORMAT", "fancy", /LOG_FORMAT="fancy".*auto, json or pretty/],
   ])("%s=%s exits 1 with one line naming the variable, the value and what is allowed", async (key, value, message) => {
     const result = await runMain({ PORT: String(await freePort()), [key]: value });
     expect(result.code).toBe(1);

@@ -24,6 +24,19 @@ export interface CompiledScripts {
 }
 
 /**
+ * The node_modules folders a module of `root` resolves packages from, nearest first: the
+ * repository's own, or, for the package installed in a project, the project's (where npm put the
+ * package's dependencies).
+ */
+function nodeModulesFrom(root: string): string[] {
+  const folders: string[] = [];
+  for (let dir = path.resolve(root); ; dir = path.dirname(dir)) {
+    if (path.basename(dir) !== "node_modules") folders.push(path.join(dir, "node_modules"));
+    if (path.dirname(dir) === dir) return folders;
+  }
+}
+
+/**
  * Compiles the bench's child-process scripts to plain CommonJS in a temporary folder, so that
  * servers and generators run on plain `node` (no TypeScript loader in their memory or CPU
  * figures). Packages stay external and resolve from the project's node_modules (NODE_PATH).
@@ -47,7 +60,7 @@ export function compileScripts(benchDir: string, root: string): CompiledScripts 
   return {
     dir,
     file: (name) => path.join(dir, `${name}.cjs`),
-    env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
+    env: { ...process.env, NODE_PATH: nodeModulesFrom(root).join(path.delimiter) },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

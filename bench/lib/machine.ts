@@ -64,8 +64,8 @@ function read(file: string): string {
 
 function productSource(root: string): MachineInfo["product"] {
   try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: root, encoding: "utf8" });
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     return { commit, uncommittedSrcFiles: dirty.split("\n").filter(Boolean).length };
   } catch {
     return { commit: "unknown", uncommittedSrcFiles: 0 };

@@ -9,8 +9,11 @@ import type { SharedState } from "../state/shared-state";
  * server it gets already spans the cluster (broadcasts, rooms, `fetchSockets`, `serverSideEmit`).
  */
 export interface FeatureContext<S extends Server = Server> {
+  /** The Socket.IO server of this worker; its adapter spans every worker (and machine, with `ADAPTER=redis`). */
   io: S;
+  /** pino logger; its records carry `app` (the application's name) and the worker's id. */
   log: Logger;
+  /** The runtime's settings, validated (see the README's *Configuration*). */
   config: Config;
   /** Cluster-wide state (claims, counters, sequences), released when a process dies. */
   state: SharedState;
@@ -26,8 +29,9 @@ export interface FeatureContext<S extends Server = Server> {
 /** A feature: registers its handlers and middlewares on the context, once per process. */
 export type Feature<S extends Server = Server> = (context: FeatureContext<S>) => void;
 
-/** An application: named features, started in order. */
+/** An application: named features, started in order (see `defineApp`). */
 export interface Application {
+  /** Shown as `app` in the features' log records. */
   name: string;
   /** Socket.IO server options the application needs (merged over the runtime's). */
   serverOptions?: Record<string, unknown>;

@@ -31,6 +31,7 @@ describe("loadConfig", () => {
       pingTimeout: 20000,
       maxHttpBufferSize: 1000000,
       logLevel: "info",
+      logFormat: "auto",
       app: "chat",
       authTokens: [],
       appModule: undefined,

@@ -23,6 +23,19 @@ function textOf(setting: Setting, given: string | undefined): string | undefined
 }
 
 /**
+ * One setting read on its own, as {@link loadConfig} reads it (the variable, else the default),
+ * for a process that needs it before or without the whole configuration (the logger's format).
+ * @throws ConfigError as {@link loadConfig} does.
+ */
+export function readSetting<K extends keyof Config>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const setting = SETTINGS[key] as Setting;
+  const text = textOf(setting, env[setting.env] || undefined);
+  const result = setting.schema.safeParse(text);
+  if (!result.success) throw configError(key, text, result.error.issues[0]?.message ?? "a valid value");
+  return result.data as Config[K];
+}
+
+/**
  * Reads and validates the configuration: every setting of {@link SETTINGS} from its variable,
  * then the rules across settings (`UPGRADE_WINDOW` below ⅔ of `PING_INTERVAL`, `SSL_KEY_FILE`
  * with `SSL_CERT_FILE`).
@@ -31,12 +44,7 @@ function textOf(setting: Setting, given: string | undefined): string | undefined
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const given = (setting: keyof Config): string | undefined => env[SETTINGS[setting].env] || undefined;
   const values: Partial<Record<keyof Config, unknown>> = {};
-  for (const key of Object.keys(SETTINGS) as (keyof Config)[]) {
-    const text = textOf(SETTINGS[key], given(key));
-    const result = (SETTINGS[key] as Setting).schema.safeParse(text);
-    if (!result.success) throw configError(key, text, result.error.issues[0]?.message ?? "a valid value");
-    values[key] = result.data;
-  }
+  for (const key of Object.keys(SETTINGS) as (keyof Config)[]) values[key] = readSetting(key, env);
   let config = values as Config;
   for (const rule of RULES) {
     const outcome = rule({ config, given });

@@ -135,6 +135,20 @@ export const SETTINGS = {
     default: "info",
     doc: { meaning: LOG_LEVELS.map((level) => `\`${level}\``).join(", ") },
   },
+  /**
+   * `LOG_FORMAT`: `auto` writes human-readable lines (pino-pretty, with the URL to open once every
+   * worker listens) when stdout is a terminal and JSON lines otherwise (pm2, CI, pipes); `json` and
+   * `pretty` choose one whatever stdout is. Default `auto`.
+   */
+  logFormat: {
+    env: "LOG_FORMAT",
+    schema: z.enum(["auto", "json", "pretty"], "auto, json or pretty"),
+    default: "auto",
+    doc: {
+      meaning:
+        "`auto`: readable lines and the URL to open when stdout is a terminal, JSON lines (one record each) otherwise (pm2, CI, pipes); `json` or `pretty` whatever stdout is",
+    },
+  },
   /** `APP`: the built-in application to run (`chat`, `echo`, `conformance`). Default `chat`. */
   app: {
     env: "APP",
@@ -154,13 +168,17 @@ export const SETTINGS = {
     doc: { default: "unset (open)", meaning: "comma-separated tokens the `chat` application requires (see below)" },
   },
   /**
-   * `APP_MODULE`: path of a JavaScript module exporting an `Application` (as `default` or
-   * `application`) to run instead of a built-in one. Default: unset.
+   * `APP_MODULE`: path of a TypeScript (`.ts`, `.mts`, `.cts`) or JavaScript module exporting an
+   * `Application` (`defineApp(...)`, as `default` or `application`) to run instead of a built-in
+   * one; TypeScript runs as it is, without a build step. Default: unset.
    */
   appModule: {
     env: "APP_MODULE",
-    schema: file("a path to a JavaScript module"),
-    doc: { default: "unset", meaning: "path of your own application module (see *Applications*); replaces `APP`" },
+    schema: file("a path to a JavaScript or TypeScript module"),
+    doc: {
+      default: "unset",
+      meaning: "path of your own application module, TypeScript or JavaScript (see *Applications*); replaces `APP`",
+    },
   },
   /**
    * `UPGRADE_WINDOW`: how long (ms) a new polling session waits for its WebSocket upgrade

@@ -1,12 +1,27 @@
 import pino from "pino";
+import { readSetting } from "../config/env";
+import { prettifier } from "./pretty";
 
 /** A structured logger (pino, one JSON line per record). */
 export type Logger = pino.Logger;
 
 /**
+ * Whether this process writes human-readable lines rather than JSON: `LOG_FORMAT=pretty`, or
+ * `auto` (the default) with stdout on a terminal.
+ */
+export function writesPrettyLogs(env: NodeJS.ProcessEnv = process.env): boolean {
+  const format = readSetting("logFormat", env);
+  return format === "pretty" || (format === "auto" && process.stdout.isTTY === true);
+}
+
+/**
  * Creates the process logger. `role` is `primary` or `worker`; `worker` carries the
- * worker's id so that every line says where it came from.
+ * worker's id so that every line says where it came from. JSON lines on stdout, or pino-pretty's
+ * readable lines when {@link writesPrettyLogs} (written synchronously, like the JSON ones).
  */
 export function createLogger(level: string, bindings: Record<string, unknown>): Logger {
-  return pino({ level, base: { pid: process.pid, ...bindings } });
+  const options = { level, base: { pid: process.pid, ...bindings } };
+  if (!writesPrettyLogs()) return pino(options);
+  const pretty = prettifier({ tls: readSetting("sslKeyFile") !== undefined, appModule: readSetting("appModule") });
+  return pino(options, { write: (line: string) => void process.stdout.write(pretty(line)) });
 }

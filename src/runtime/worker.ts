@@ -28,7 +28,7 @@ export async function runWorker(settings: Config): Promise<void> {
   const workerId = cluster.worker?.id ?? 0;
   const log = createLogger(config.logLevel, { role: "worker", worker: workerId, engine: config.engine });
   const channel = new WorkerChannel();
-  const application = loadApplication(config);
+  const application = await loadApplication(config);
 
   let sessions = () => 0;
   // until the engine exists, draining has nothing to drain
