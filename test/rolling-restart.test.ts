@@ -1,6 +1,7 @@
 import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { closeAll, connectMany, whoami, WS_ONLY } from "./helpers/clients";
+import { probeHealthz, unexplainedFailures } from "./helpers/healthz-probe";
 import { isAlive } from "./helpers/process";
 import { startServer } from "./helpers/server";
 import { ENGINES } from "./helpers/engines";
@@ -45,12 +46,17 @@ describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
       }
     });
     try {
+      // what a load balancer's health check sees: the port answers all through the deploy
+      const probing = probeHealthz(server.url);
       const started = Date.now();
       server.child.kill("SIGHUP");
       await server.waitForLog((r) => r.event === "rolling-restart-done", 60_000);
       const finished = Date.now();
       running = false;
       await Promise.all(load);
+      const probes = await probing.stop();
+      expect(unexplainedFailures(probes.failed, engine)).toEqual([]);
+      expect(probes.ok).toBeGreaterThan(0);
       // a request in flight when its worker retires is rejected by the client ("socket has been
       // disconnected"), never silently dropped or timed out; there is at most one per disconnection
       expect(failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
@@ -58,7 +64,7 @@ describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
       // every request got its answer or that rejection: none was lost
       expect(acked + failures.length).toBe(sent);
       expect(acked).toBeGreaterThan(0);
-      console.log(`rolling restart (${engine}): ${((finished - started) / 1000).toFixed(1)} s, ${sent} echoes sent, ${acked} acked, ${failures.length} rejected in flight, ${disconnections.length} disconnections`);
+      console.log(`rolling restart (${engine}): ${((finished - started) / 1000).toFixed(1)} s, ${sent} echoes sent, ${acked} acked, ${failures.length} rejected in flight, ${disconnections.length} disconnections, ${probes.ok} /healthz probes ok`);
       // every old worker is gone, 4 new ones serve
       for (const pid of oldPids) expect(isAlive(pid)).toBe(false);
       const stats = await server.stats();

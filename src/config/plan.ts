@@ -10,6 +10,12 @@ export interface ClusterPlan {
   engine: Config["engine"];
   /** The folder the primary created for the workers' private sockets. */
   runtimeDir: string;
+  /**
+   * The workers take no new session until the primary's `worker:serve`: the previous primary's
+   * workers still hold the port (a handover), and a session opened here now could see its next
+   * request reach them.
+   */
+  held?: boolean;
 }
 
 /** The variable a worker finds its {@link ClusterPlan} in. */
@@ -28,5 +34,5 @@ export function readPlan(env: NodeJS.ProcessEnv = process.env): ClusterPlan {
   if ((plan.engine !== "uws" && plan.engine !== "node") || typeof plan.runtimeDir !== "string") {
     throw new Error(`${PLAN_VARIABLE} is not a plan: ${text}`);
   }
-  return { engine: plan.engine, runtimeDir: plan.runtimeDir };
+  return { engine: plan.engine, runtimeDir: plan.runtimeDir, held: plan.held === true };
 }

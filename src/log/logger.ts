@@ -1,6 +1,7 @@
 import pino from "pino";
 import { readSetting } from "../config/env";
 import { prettifier } from "./pretty";
+import { lineWriter } from "./stdout";
 
 /** A structured logger (pino, one JSON line per record). */
 export type Logger = pino.Logger;
@@ -21,7 +22,7 @@ export function writesPrettyLogs(env: NodeJS.ProcessEnv = process.env): boolean 
  */
 export function createLogger(level: string, bindings: Record<string, unknown>): Logger {
   const options = { level, base: { pid: process.pid, ...bindings } };
-  if (!writesPrettyLogs()) return pino(options);
+  if (!writesPrettyLogs()) return pino(options, lineWriter(1));
   const pretty = prettifier({ tls: readSetting("sslKeyFile") !== undefined, appModule: readSetting("appModule") });
   return pino(options, { write: (line: string) => void process.stdout.write(pretty(line)) });
 }

@@ -25,8 +25,9 @@ export type Pm2App = Record<string, unknown>;
 
 /**
  * One pm2 app that runs the runtime's primary in fork mode (see docs/pm2.md for each option):
- * pm2 waits for `ready` (every worker listens), sends SIGINT to the primary only (it drains its
- * workers) and kills it only after `SHUTDOWN_TIMEOUT` + 5 s. Read from the environment of the
+ * pm2 waits for `ready` (every worker listens), sends SIGINT to the primary only (under pm2 it
+ * hands its port and recovery log over to the next primary, see `treekill`) and kills it only
+ * after `SHUTDOWN_TIMEOUT` + 5 s. Read from the environment of the
  * shell that loads the process file: `PORT` (3000), `WORKERS` (one per core), `SHUTDOWN_TIMEOUT`
  * (10000), `LOG_LEVEL` (info, with `--env production`), `MAX_MEMORY_RESTART` (1G), `PM2_LOG_DIR`
  * (`<cwd>/logs`).
@@ -44,8 +45,13 @@ export function pm2App(options: Pm2AppOptions = {}): Pm2App {
     args: options.args ?? ["start", ...(options.app ? [path.resolve(cwd, options.app)] : [])],
     exec_mode: "fork",
     instances: 1,
-    // SIGINT (pm2's stop signal) goes to the primary only: it stops supervising, tells every
-    // worker to drain, waits for them and exits 0. Workers exit on their own if the primary dies.
+    // pm2 stops a fork-mode process (SIGINT) before it starts the next one (`pm2 reload` is a
+    // restart there). Under pm2, SIGINT to the primary (to it only: no tree kill) makes it hand
+    // over instead of drain (uWS engine): its workers close their sessions and keep the port
+    // (/healthz answers), it leaves its recovery log for the next primary and exits at once; the
+    // next primary restores the log and stops the old workers once its own listen. Without a
+    // successor (`pm2 stop`), the old workers exit by themselves after SHUTDOWN_TIMEOUT. (The Node
+    // engine's port is the primary's: it drains.)
     treekill: false,
     // the primary sends "ready" once every worker listens; until then pm2 shows "launching"
     wait_ready: true,

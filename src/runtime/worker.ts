@@ -34,11 +34,22 @@ export async function runWorker(settings: Config): Promise<void> {
   // until the engine exists, draining has nothing to drain
   let drain = async (_reason: string): Promise<void> => undefined;
   let stopAccepting = (): void => undefined;
+  let handOver = async (): Promise<void> => undefined;
+  let held = plan.held === true;
+  let serve = (): void => undefined;
   const lifecycle = new WorkerLifecycle(
     channel,
     log,
-    (reason) => drain(reason),
-    () => stopAccepting(),
+    {
+      drain: (reason) => drain(reason),
+      stopAccepting: () => stopAccepting(),
+      handOver: () => handOver(),
+      serve: () => {
+        held = false;
+        serve();
+      },
+    },
+    config.shutdownTimeout,
   );
   const metrics = new WorkerMetrics({ channel, workerId, engine: config.engine, sessions: () => sessions(), metrics: config.metrics });
   let backend;
@@ -49,7 +60,7 @@ export async function runWorker(settings: Config): Promise<void> {
   }
   // the clients' port: health for load balancers, the official client, static files (the admin
   // routes are the primary's, on ADMIN_PORT)
-  const routes = new HttpRoutes({ publicDir: config.publicDir, isReady: () => ready && !lifecycle.isDraining });
+  const routes = new HttpRoutes({ publicDir: config.publicDir, isReady: () => ready && !held && !lifecycle.isDraining });
   const engine = loadEngine(config.engine).worker({
     config,
     log,
@@ -59,9 +70,18 @@ export async function runWorker(settings: Config): Promise<void> {
     routes,
     admission: new Admission(config, channel, log),
     serverOptions: socketIoOptions(config, application.serverOptions, backend.adapter),
+    held,
   });
   sessions = () => engine.sessionCount();
   stopAccepting = () => engine.stopAccepting();
+  serve = () => {
+    log.info({ event: "serve" }, "the previous generation is gone: taking new sessions");
+    engine.serve();
+  };
+  handOver = async () => {
+    log.info({ event: "handover", sessions: engine.sessionCount() }, "handing the sessions over to the next primary's workers");
+    await engine.handOver?.(Date.now() + Math.max(100, config.shutdownTimeout - 1000));
+  };
 
   // the socket pipeline: limits first (they refuse before anything counts), then metrics, then the engine's hooks
   const pipeline = new SocketPipeline(engine.io);

@@ -13,10 +13,19 @@ import type { WorkerChannel } from "../ipc/worker";
  */
 export interface Backend {
   readonly name: Config["adapter"];
-  /** The primary's half (the cluster backend's hub: the adapter's relay, the recovery log, the shared state). */
-  primary(context: { config: Config; channel: PrimaryChannel; log: Logger }): void;
+  /**
+   * The primary's half (the cluster backend's hub: the adapter's relay, the recovery log, the
+   * shared state). `handedOver`: what the previous primary's half returned from `handOver()`.
+   */
+  primary(context: { config: Config; channel: PrimaryChannel; log: Logger; handedOver?: unknown }): BackendPrimary;
   /** The worker's half; rejects with one line when it cannot start (Redis unreachable). */
   worker(context: { config: Config; channel: WorkerChannel; log: Logger }): Promise<BackendWorker>;
+}
+
+/** The primary's half, running. */
+export interface BackendPrimary {
+  /** What the next primary's half needs (a deploy replaces the primary; its workers are closed). */
+  handOver(): unknown;
 }
 
 /** What a worker runs on. */
@@ -36,7 +45,7 @@ export function backendOf(config: Pick<Config, "adapter">): Backend {
     return {
       name: "redis",
       // every worker talks to Redis itself: the primary holds nothing
-      primary: () => undefined,
+      primary: () => ({ handOver: () => undefined }),
       worker: (context) => (require("./redis/worker") as typeof import("./redis/worker")).startRedisWorker(context),
     };
   }

@@ -28,6 +28,7 @@ export interface EnginePrimaryContext {
   channel: PrimaryChannel;
   /** Workers that listen and take connections now. */
   readyWorkers: () => Worker[];
+  log: Logger;
 }
 
 export interface EnginePrimary {
@@ -50,6 +51,8 @@ export interface EngineContext {
   admission: Admission;
   /** Options for the Socket.IO server (heartbeat, CORS, adapter, …). */
   serverOptions: Partial<ServerOptions>;
+  /** Takes no new session until {@link RunningEngine.serve} (see `ClusterPlan.held`). */
+  held: boolean;
 }
 
 /** A worker's running engine. */
@@ -63,12 +66,21 @@ export interface RunningEngine {
   listen(): Promise<void>;
   /** Takes no new clients (new connections go to other workers); the sessions here go on. */
   stopAccepting(): void;
+  /** Takes new sessions, when it started held (`EngineContext.held`). */
+  serve(): void;
   /**
    * Drains this worker: stops accepting connections, closes its client sessions (clients
    * reconnect to another worker) and lets what is in flight finish. Resolves when done, or at
    * `deadline` (a `Date.now()` value).
    */
   drain(deadline: number): Promise<void>;
+  /**
+   * Hands the port over to the next primary's workers (`pm2 reload`; engines whose workers listen
+   * themselves only): takes no new sessions (handshakes get 503; `/healthz` still answers), closes
+   * the sessions here so that their clients reconnect and recover, and keeps listening until
+   * `drain`. Resolves once the sessions are closed, or at `deadline`.
+   */
+  handOver?(deadline: number): Promise<void>;
   /** Engine.IO sessions open here. */
   sessionCount(): number;
   /** Releases everything left (private listener, timers). */
@@ -84,8 +96,11 @@ export function loadEngine(name: Config["engine"]): Engine {
   if (name === "uws") {
     return {
       name,
-      // every worker listens on the port itself (SO_REUSEPORT): the primary has nothing to run
-      primary: () => Promise.resolve({ close() {} }),
+      // every worker listens on the port itself (SO_REUSEPORT): the primary only checks the kernel's setting
+      primary: (context) => {
+        (require("./uws/reuseport") as typeof import("./uws/reuseport")).warnIfQueuedConnectionsReset(context.log);
+        return Promise.resolve({ close() {} });
+      },
       worker: (context) => (require("./uws/worker") as typeof import("./uws/worker")).startUwsWorker(context),
     };
   }

@@ -26,6 +26,11 @@ export interface WorkerNotices {
   /** supervision: the last message of a draining worker: once written, everything sent before it is too. */
   "worker:bye": Record<string, never>;
   /**
+   * supervision (`worker:handover`): the worker's sessions are closed and reported (everything
+   * sent before this notice is written); it keeps the port until the next primary's workers listen.
+   */
+  "worker:handed-over": Record<string, never>;
+  /**
    * admission: sessions that closed (`-1`, or moved away) or moved here (`+1`, counted without a
    * check), as `[address, delta]` pairs; always sent before the worker's next `admission:admit`.
    */
@@ -66,6 +71,15 @@ export interface PrimaryNotices {
    * connections go to it), keep serving the sessions here until `worker:shutdown`.
    */
   "worker:stop-accepting": Record<string, never>;
+  /**
+   * supervision (`pm2 reload`): the primary is being replaced. Take no new sessions, close the
+   * sessions here (their clients reconnect to the next primary's workers and recover), answer
+   * `worker:handed-over`, and keep listening, without a primary, until SIGTERM (from the next
+   * primary once its workers listen) or `SHUTDOWN_TIMEOUT`.
+   */
+  "worker:handover": Record<string, never>;
+  /** supervision: the previous generation is gone (a handover): take new sessions (see `ClusterPlan.held`). */
+  "worker:serve": Record<string, never>;
   /** recovery: a logged broadcast in the primary's order, to deliver locally (every worker, the sender included). */
   "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions };
   /**

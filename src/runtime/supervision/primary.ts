@@ -13,6 +13,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** Called once, when the first generation of workers all listen. */
   onAllReady: () => void;
+  /** Called whenever a worker listens. */
+  onWorkerReady?: (worker: Worker) => void;
   /** Called when the cluster cannot run (a worker reported a fatal error, or a crash loop). */
   onFatal: (reason: string) => void;
   /** First restart delay after a crash (ms); doubles for each recent crash. Default 200. */
@@ -52,6 +54,8 @@ export class Supervisor {
   /** Workers replaced after a crash (for `/stats` and, later, metrics). */
   restarts = 0;
   private rolling = false;
+  /** Workers handing over (`handOver`) → resolves when each has. */
+  private readonly handingOver = new Map<number, () => void>();
 
   constructor(
     private readonly options: SupervisorOptions,
@@ -65,6 +69,7 @@ export class Supervisor {
     channel.on("worker:fatal", (worker, { reason }) => this.options.onFatal(`worker ${worker.id}: ${reason}`));
     // a draining worker's last word; what it sent before has been handled
     channel.on("worker:bye", (worker) => debug("worker %d said goodbye", worker.id));
+    channel.on("worker:handed-over", (worker) => this.handingOver.get(worker.id)?.());
   }
 
   start(): void {
@@ -99,6 +104,7 @@ export class Supervisor {
   private onReady(slot: Slot): void {
     slot.ready = true;
     slot.markListening();
+    this.options.onWorkerReady?.(slot.worker);
     this.earlyDeaths = 0;
     if (!this.announcedReady && this.readyWorkers().length === this.options.count) {
       this.announcedReady = true;
@@ -180,6 +186,31 @@ export class Supervisor {
     } finally {
       this.rolling = false;
     }
+  }
+
+  /**
+   * The primary is being replaced (`pm2 reload`): stops replacing workers and tells each to hand
+   * over (close its sessions, keep the port). Resolves with the PIDs of those that did (or are
+   * still alive after `timeoutMs`); they outlive this primary until the next one stops them.
+   */
+  async handOver(timeoutMs: number): Promise<number[]> {
+    this.stopping = true;
+    for (const timer of this.pendingRestarts) clearTimeout(timer);
+    this.pendingRestarts.clear();
+    const slots = [...this.slots.values()];
+    const done = slots.map(
+      (slot) =>
+        new Promise<void>((resolve) => {
+          this.handingOver.set(slot.worker.id, resolve);
+          void slot.exited.then(resolve);
+        }),
+    );
+    for (const slot of slots) this.channel.send(slot.worker, "worker:handover", {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(done), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.handingOver.clear();
+    return [...this.slots.values()].flatMap((slot) => (slot.worker.process.pid ? [slot.worker.process.pid] : []));
   }
 
   /** Stops replacing workers and tells each to drain. */

@@ -2,7 +2,8 @@ import { setupPrimary as setupClusterAdapter } from "@socket.io/cluster-adapter"
 import cluster from "node:cluster";
 import type { Config } from "../../../config/env";
 import type { PrimaryChannel } from "../../ipc/primary";
-import { RecoveryLog } from "./recovery-log";
+import type { BackendPrimary } from "../backend";
+import { RecoveryLog, type RecoveryLogSnapshot } from "./recovery-log";
 import { StateStore } from "./state-store";
 
 /**
@@ -10,7 +11,7 @@ import { StateStore } from "./state-store";
  * of broadcasts and requests between workers, the shared state (`state:operation`, released when
  * a worker exits), and, with `RECOVERY_WINDOW` > 0, the recovery log (`recovery:*`).
  */
-export function startClusterPrimary({ config, channel }: { config: Config; channel: PrimaryChannel }): void {
+export function startClusterPrimary({ config, channel, handedOver }: { config: Config; channel: PrimaryChannel; handedOver?: unknown }): BackendPrimary {
   setupClusterAdapter();
 
   const state = new StateStore();
@@ -20,7 +21,7 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
     if (change.spaces.length + change.counters.length > 0) channel.broadcast("state:released", { change }, workerId);
   });
 
-  if (config.recoveryWindow === 0) return;
+  if (config.recoveryWindow === 0) return { handOver: () => undefined };
   const log = new RecoveryLog({
     maxDisconnectionDuration: config.recoveryWindow,
     maxPackets: config.recoveryMaxPackets,
@@ -30,7 +31,7 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
       const worker = cluster.workers?.[id];
       if (worker) channel.send(worker, "recovery:evict", { nsp, sid });
     },
-  });
+  }, (handedOver as { recovery?: RecoveryLogSnapshot } | undefined)?.recovery);
   channel.on("recovery:broadcast", (_worker, { nsp, packet, opts }) => log.broadcast(nsp, packet, opts));
   channel.on("recovery:session", (worker, { nsp, session, seen }) => log.connected(worker.id, nsp, session, seen));
   channel.handle("recovery:position", () => ({ seq: log.position() }));
@@ -38,4 +39,5 @@ export function startClusterPrimary({ config, channel }: { config: Config; chann
   channel.on("recovery:forget", (worker, { nsp, sid }) => log.forget(worker.id, nsp, sid));
   channel.handle("recovery:restore", (worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset, worker.id));
   channel.onWorkerExit((workerId) => log.workerDied(workerId));
+  return { handOver: () => ({ recovery: log.snapshot() }) };
 }

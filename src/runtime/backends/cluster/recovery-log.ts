@@ -41,6 +41,15 @@ export interface RecoveryLogOptions {
   evict: (id: number, nsp: string, sid: string) => void;
 }
 
+/** What a primary hands to the next one (see {@link RecoveryLog.snapshot}). */
+export interface RecoveryLogSnapshot {
+  boot: string;
+  seq: number;
+  packets: Array<[string, LoggedPacket[]]>;
+  forgotten: Array<[string, number]>;
+  sessions: KeptSession[];
+}
+
 /**
  * Connection state recovery for the cluster, in the primary: every recoverable broadcast passes
  * through here, gets an offset, is logged, and is delivered to every worker in one order; every
@@ -62,11 +71,40 @@ export class RecoveryLog {
   /** Restore requests waiting for a still-connected session's disconnection: pid → wake-ups. */
   private readonly waiting = new Map<string, Set<() => void>>();
   private seq = 0;
-  /** Offsets are `<boot>.<seq>`: an offset from another primary's life is never mistaken for one of ours. */
-  private readonly boot = randomBytes(4).toString("hex");
+  /**
+   * Offsets are `<boot>.<seq>`: an offset from another log's life is never mistaken for one of
+   * ours. A log handed over by the previous primary keeps its boot (its clients' offsets stay valid).
+   */
+  private readonly boot: string;
 
-  constructor(private readonly options: RecoveryLogOptions) {
+  constructor(
+    private readonly options: RecoveryLogOptions,
+    handedOver?: RecoveryLogSnapshot,
+  ) {
+    this.boot = handedOver?.boot ?? randomBytes(4).toString("hex");
+    if (handedOver) this.adopt(handedOver);
     setInterval(() => this.expire(), Math.min(10_000, options.maxDisconnectionDuration)).unref();
+  }
+
+  /** Everything the log holds, for the next primary (a deploy that replaces the primary). */
+  snapshot(): RecoveryLogSnapshot {
+    return {
+      boot: this.boot,
+      seq: this.seq,
+      packets: [...this.packets],
+      forgotten: [...this.forgotten],
+      sessions: [...this.sessions.values()],
+    };
+  }
+
+  /** Takes over the previous primary's log: its sessions are all disconnected (their workers are gone). */
+  private adopt(snapshot: RecoveryLogSnapshot): void {
+    this.seq = snapshot.seq;
+    for (const [nsp, log] of snapshot.packets) this.packets.set(nsp, log);
+    for (const [nsp, seq] of snapshot.forgotten) this.forgotten.set(nsp, seq);
+    const now = Date.now();
+    for (const session of snapshot.sessions) this.keep({ ...session, disconnectedAt: session.disconnectedAt ?? now });
+    debug("handed over: %d sessions, %d packets up to offset %s.%s", snapshot.sessions.length, snapshot.packets.reduce((n, [, log]) => n + log.length, 0), this.boot, this.seq.toString(36));
   }
 
   /** A recoverable broadcast: stamped with the next offset, logged, delivered everywhere. */

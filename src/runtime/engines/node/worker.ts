@@ -182,6 +182,8 @@ export function startNodeWorker(context: EngineContext): RunningEngine {
       stopRouting = acceptRoutedConnections(httpServer, context.channel);
       debug("accepting connections routed by the primary");
     },
+    // the Node engine's port is the primary's: there is no handover, so never a held start
+    serve() {},
     stopAccepting() {
       // the primary routes new connections to the new workers; keep-alive ones (TLS) close when idle
       draining = true;

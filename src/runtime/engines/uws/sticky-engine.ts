@@ -19,6 +19,8 @@ export interface StickyPeer {
   movedAway(sid: string): boolean;
   /** Relays the upgrade of a session that cannot move to the worker that has it; `false` when it cannot. */
   relayUpgrade(req: object, sid: string): boolean;
+  /** Whether a handshake may open a session here (not draining, not held). */
+  readonly takesNewSessions: boolean;
 }
 
 /** A request as engine.io's uWS server made it (`prepare()`), when `verify()` gets it. */
@@ -41,6 +43,15 @@ function refuse(req: VerifiedRequest, refusal: Refusal): void {
     res.writeStatus(`${refusal.status} ${refusal.statusText}`);
     for (const [key, value] of Object.entries(refusalHeaders(refusal))) res.writeHeader(key, value);
     res.end(refusalBody(refusal));
+  });
+}
+
+/** A handshake (a WebSocket-only client's) that reaches a worker taking no new session: 503, the client tries again. */
+function refuseUnavailable(req: VerifiedRequest): void {
+  const res = req.res;
+  if (!res || res.aborted) return;
+  res.cork(() => {
+    res.writeStatus("503 Service Unavailable").writeHeader("content-type", "text/plain; charset=utf-8").end("no new sessions here\n");
   });
 }
 
@@ -118,6 +129,7 @@ export class StickyUServer extends uServer {
     const refused = this.admission.checkOrigin(req.headers.origin);
     if (refused) return refuse(req, refused);
     const sid = req._query.sid;
+    if (!sid && !this.peer.takesNewSessions) return refuseUnavailable(req);
     if (!sid) {
       return this.admission.handshake(
         { peer: peerOf(req).remoteAddress, forwardedFor: req.headers["x-forwarded-for"], carrier: req },

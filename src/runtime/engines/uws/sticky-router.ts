@@ -66,6 +66,13 @@ export class StickyRouter implements StickyPeer {
   private readonly forwarding = new Set<{ enginePath: string; sid: string; target: number; method: string }>();
   /** Set when the worker drains: every HTTP response closes its connection. */
   draining = false;
+  /** Takes no new session yet (see `ClusterPlan.held`). */
+  held = false;
+
+  /** Whether a handshake may open a session here. */
+  get takesNewSessions(): boolean {
+    return !this.draining && !this.held;
+  }
   /** When each polling session's pending poll first reached a worker (see {@link dispatch}). */
   private readonly pollArrivals = new WeakMap<EngineTransport, number>();
   /** WebSockets relayed to their session's owner (see `ws-relay.ts`). */
@@ -151,9 +158,10 @@ export class StickyRouter implements StickyPeer {
     const closeAsked = wantsClose(req.getHeader("connection"));
     const guarded = guardResponse(res, () => closeAsked || this.draining);
     const sid = new URLSearchParams(req.getQuery() ?? "").get("sid");
-    if (!sid && this.draining) {
-      // a keep-alive connection still reaches a draining worker: no new session here
-      guarded.writeStatus("503 Service Unavailable").writeHeader("content-type", "text/plain").end("draining\n");
+    if (!sid && !this.takesNewSessions) {
+      // a keep-alive connection still reaches a draining worker, or the previous generation still
+      // holds the port: no new session here (the client tries again)
+      guarded.writeStatus("503 Service Unavailable").writeHeader("content-type", "text/plain").end(this.draining ? "draining\n" : "starting\n");
       return;
     }
     if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {

@@ -31,6 +31,7 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
     movedTtlMs: 2 * (config.pingInterval + config.pingTimeout),
   });
   router.mountPrivate(privateApp);
+  router.held = context.held;
   const anchor = new UpgradeAnchor();
   anchor.mount(privateApp);
   useUpgradeAnchor(anchor);
@@ -77,11 +78,19 @@ export function startUwsWorker(context: EngineContext): RunningEngine {
           });
         }, socketPath);
       }),
+    serve() {
+      router.held = false;
+    },
     stopAccepting() {
       // keep-alive connections that still come answer new handshakes with 503 and close
       router.draining = true;
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
+    },
+    async handOver(deadline) {
+      router.startDraining();
+      for (const engine of engines) engine.close();
+      await waitUntil(() => sessionCount() === 0, deadline);
     },
     async drain(deadline) {
       router.startDraining();
