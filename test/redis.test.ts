@@ -6,17 +6,9 @@ import { byInstance, closeAll, connect, connectMany, eventually, record, upgrade
 import { startHaproxy } from "./helpers/haproxy";
 import { startNginx, startRedisServer, type ChildService } from "./helpers/redis";
 import { startNumberedStream, type NumberedStream } from "./helpers/numbered-stream";
+import { isAlive as alive } from "./helpers/process";
 import { freePort, startServer, type RunningServer } from "./helpers/server";
 
-/** Whether a process exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * ADAPTER=redis: two instances of the product (2 workers each, different ports) on one real
