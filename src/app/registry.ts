@@ -2,17 +2,19 @@ import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { Config } from "../config/env";
 import { isTypeScript, registerTypeScript } from "../loader/register";
-import { chatApp } from "./chat";
-import { conformanceApp } from "./conformance";
-import { echoApp } from "./echo";
 import type { Application } from "./feature";
 
-/** Built-in applications, selected with `APP`. */
-export const applications: Record<string, Application> = {
-  [chatApp.name]: chatApp,
-  [echoApp.name]: echoApp,
-  [conformanceApp.name]: conformanceApp,
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Built-in applications, selected with `APP`; each is loaded only when it runs (a worker holds the
+ * one it serves, not the others).
+ */
+export const applications: Record<string, () => Application> = {
+  chat: () => (require("./chat") as typeof import("./chat")).chatApp,
+  echo: () => (require("./echo") as typeof import("./echo")).echoApp,
+  conformance: () => (require("./conformance") as typeof import("./conformance")).conformanceApp,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Why the configured application cannot be loaded, or `undefined` (checked by the primary at start). */
 export function applicationProblem(config: Config): string | undefined {
@@ -61,5 +63,5 @@ export async function loadApplication(config: Config): Promise<Application> {
   if (config.appModule) return importApplication(config.appModule);
   const application = applications[config.app];
   if (!application) throw new Error(`unknown application ${config.app}`);
-  return application;
+  return application();
 }

@@ -1,6 +1,5 @@
 import pino from "pino";
 import { readSetting } from "../config/env";
-import { prettifier } from "./pretty";
 import { lineWriter } from "./stdout";
 
 /** A structured logger (pino, one JSON line per record). */
@@ -23,6 +22,9 @@ export function writesPrettyLogs(env: NodeJS.ProcessEnv = process.env): boolean 
 export function createLogger(level: string, bindings: Record<string, unknown>): Logger {
   const options = { level, base: { pid: process.pid, ...bindings } };
   if (!writesPrettyLogs()) return pino(options, lineWriter(1));
+  // pino-pretty is loaded only for a terminal (or LOG_FORMAT=pretty): production writes JSON
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { prettifier } = require("./pretty") as typeof import("./pretty");
   const pretty = prettifier({ tls: readSetting("sslKeyFile") !== undefined, appModule: readSetting("appModule") });
   return pino(options, { write: (line: string) => void process.stdout.write(pretty(line)) });
 }

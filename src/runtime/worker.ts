@@ -12,7 +12,6 @@ import { loadEngine } from "./engines/engine";
 import { HttpRoutes } from "./http/routes";
 import { WorkerChannel } from "./ipc/worker";
 import { installSocketLimits } from "./limits/worker";
-import { enableAdminUi } from "./metrics/admin-ui";
 import { WorkerMetrics } from "./metrics/worker";
 import { SocketPipeline } from "./sockets/pipeline";
 import { WorkerLifecycle } from "./supervision/worker";
@@ -89,7 +88,9 @@ export async function runWorker(settings: Config): Promise<void> {
   metrics.instrument(engine.io, pipeline);
   engine.useHooks(pipeline);
   if (config.recoveryWindow > 0) pipeline.add("handshake", fillSessionStart);
-  if (config.adminUiPassword) enableAdminUi(engine.io, { password: config.adminUiPassword, workerId, state: backend.state });
+  // the admin UI (and bcryptjs) is loaded only when it is on
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (config.adminUiPassword) (require("./metrics/admin-ui") as typeof import("./metrics/admin-ui")).enableAdminUi(engine.io, { password: config.adminUiPassword, workerId, state: backend.state });
 
   const context: FeatureContext = {
     io: engine.io,
