@@ -340,9 +340,12 @@ async function shoutAtRate(c: Extract<Command, { cmd: "shoutAtRate" }>): Promise
 }
 
 function shoutOnce(sender: number): ShoutResult {
-  senderIndex = sender;
+  // the asked connection, or another open one of this generator if the server closed it
+  const index = conns[sender]?.open ? sender : conns.findIndex((conn) => conn.open);
+  if (index < 0) throw new Error(`no open connection to send the broadcast from (${conns.length} held)`);
+  senderIndex = index;
   const t = nowUs();
-  conns[sender]!.send(shoutFrame(shoutPrefix(), 0, t));
+  conns[index]!.send(shoutFrame(shoutPrefix(), 0, t));
   return { sent: 1, completed: 0, abandoned: 0, firstSendUs: t, lastSendUs: t };
 }
 

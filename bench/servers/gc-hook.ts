@@ -1,6 +1,7 @@
 /**
- * Preloaded into every server process under test (NODE_OPTIONS=--require): on SIGUSR2 it runs a
+ * Preloaded into every server process under test (NODE_OPTIONS=--require): on SIGURG it runs a
  * full garbage collection, so that the harness measures RSS after GC. It changes nothing else.
+ * (SIGURG: ignored by a process without the hook; SIGUSR2 is the runtime's handover signal.)
  * Workers inherit it from their primary's NODE_OPTIONS.
  */
 import v8 from "node:v8";
@@ -8,7 +9,7 @@ import vm from "node:vm";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
-process.on("SIGUSR2", () => {
+process.on("SIGURG", () => {
   gc();
   setTimeout(gc, 50);
 });

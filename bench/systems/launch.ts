@@ -81,7 +81,7 @@ export function launch(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[
 
 /** Runs a full GC in every process and waits until their RSS settles. */
 export async function gcAll(pids: number[]): Promise<void> {
-  for (const pid of pids) signal(pid, "SIGUSR2");
+  for (const pid of pids) signal(pid, "SIGURG");
   let last = pids.map(rssOf);
   for (let i = 0; i < 40; i++) {
     await sleep(125);

@@ -22,7 +22,7 @@ export interface RunningSystem {
   workers: number;
   /** Every PID of the server (primary and workers), for RSS and CPU figures. */
   pids(): Promise<number[]>;
-  /** Runs a full GC in every server process (SIGUSR2, see servers/gc-hook.ts). */
+  /** Runs a full GC in every server process (SIGURG, see servers/gc-hook.ts). */
   gc(): Promise<void>;
   /** Facts worth reporting (e.g. the engine the product really runs). */
   notes: string[];

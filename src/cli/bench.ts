@@ -19,9 +19,13 @@ export const BENCH_TOOLS = ["tsx", "esbuild", "autocannon", "ws"] as const;
 
 /** `name@version` of each tool, at the versions this package is developed and measured with. */
 function pinnedTools(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { devDependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
   return BENCH_TOOLS.map((tool) => {
-    const range = manifest.devDependencies?.[tool];
+    // ws is also a dependency of the runtime (its Node engine's WebSocket server)
+    const range = manifest.devDependencies?.[tool] ?? manifest.dependencies?.[tool];
     return range ? `${tool}@${range.replace(/^[\^~]/, "")}` : tool;
   });
 }

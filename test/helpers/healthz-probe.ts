@@ -1,4 +1,22 @@
 import { readFileSync } from "node:fs";
+import http from "node:http";
+
+/**
+ * One `GET /healthz` on a new connection, as a load balancer's health check makes it (a kept-alive
+ * connection that the server closes between two requests is a client's retry to make, not a
+ * failure of the server): `undefined` for a 200, else why it failed.
+ */
+function probeOnce(url: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(`${url}/healthz`, { agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode === 200 ? undefined : String(res.statusCode)));
+      res.on("error", (err) => resolve(`${err.message} (${(err as NodeJS.ErrnoException).code})`));
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 5 s")));
+    req.on("error", (err) => resolve(`${err.message} (${(err as NodeJS.ErrnoException).code ?? "error"})`));
+  });
+}
 
 /**
  * Polls `GET /healthz` every `everyMs` until stopped: what a load balancer's health check sees
@@ -10,14 +28,9 @@ export function probeHealthz(url: string, everyMs = 50): { stop(): Promise<{ ok:
   const loop = (async () => {
     while (running) {
       const started = Date.now();
-      try {
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
-        await res.arrayBuffer();
-        if (res.status === 200) probes.ok++;
-        else probes.failed.push(`${res.status} at ${started}`);
-      } catch (err) {
-        probes.failed.push(`${(err as Error).message}${(err as Error).cause ? ` (${String((err as Error).cause)})` : ""} at ${started}`);
-      }
+      const failure = await probeOnce(url);
+      if (failure === undefined) probes.ok++;
+      else probes.failed.push(`${failure} at ${started}`);
       await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - started))));
     }
   })();

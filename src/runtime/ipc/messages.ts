@@ -130,7 +130,16 @@ export interface RequestOptions<R> {
   onAnswer?: (reply: R) => void;
 }
 
-/** Runs a request's handler and sends its answer (both channel ends): synchronously when it returns a value, else once its promise settles. */
+/**
+ * An answer a request handler gives later, but sent the moment `start`'s `answer` is called (a
+ * promise's answer would go out only after every IPC message already read is handled: messages
+ * sent while handling them, computed after the answer, would overtake it).
+ */
+export class AnswerLater<T> {
+  constructor(readonly start: (answer: (value: T) => void) => void) {}
+}
+
+/** Runs a request's handler and sends its answer (both channel ends): synchronously when it returns a value (or when an {@link AnswerLater} answers), else once its promise settles. */
 export function answerRequest(run: () => unknown, reply: (answer: { body?: unknown; error?: string }) => void): void {
   const failed = (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) });
   let result: unknown;
@@ -138,6 +147,19 @@ export function answerRequest(run: () => unknown, reply: (answer: { body?: unkno
     result = run();
   } catch (err) {
     return failed(err);
+  }
+  if (result instanceof AnswerLater) {
+    let answered = false;
+    try {
+      (result as AnswerLater<unknown>).start((body) => {
+        if (answered) return;
+        answered = true;
+        reply({ body });
+      });
+    } catch (err) {
+      if (!answered) failed(err);
+    }
+    return;
   }
   if (typeof (result as PromiseLike<unknown> | null)?.then === "function") (result as PromiseLike<unknown>).then((body) => reply({ body }), failed);
   else reply({ body: result });

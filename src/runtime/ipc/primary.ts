@@ -1,7 +1,7 @@
 import createDebug from "debug";
 import cluster, { type Worker } from "node:cluster";
 import { Endpoint } from "./endpoint";
-import { answerRequest, isEnvelope, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
+import { answerRequest, isEnvelope, type AnswerLater, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
 
 const debug = createDebug("runtime:ipc:primary");
 
@@ -9,7 +9,7 @@ type NoticeListener<T extends keyof WorkerNotices> = (worker: Worker, body: Work
 type RequestHandler<T extends keyof WorkerRequests> = (
   worker: Worker,
   body: WorkerRequests[T]["body"],
-) => WorkerRequests[T]["reply"] | Promise<WorkerRequests[T]["reply"]>;
+) => WorkerRequests[T]["reply"] | Promise<WorkerRequests[T]["reply"]> | AnswerLater<WorkerRequests[T]["reply"]>;
 
 /**
  * The primary's end of the IPC channels to its workers (see `./messages.ts` for the catalogue):

@@ -1,6 +1,7 @@
 import createDebug from "debug";
 import { randomBytes } from "node:crypto";
 import { reaches, SESSION_START, type RestoredSession, type WireOptions, type WirePacket, type WireSession } from "../rooms";
+import { AnswerLater } from "../../ipc/messages";
 
 const debug = createDebug("runtime:recovery:log");
 
@@ -167,13 +168,16 @@ export class RecoveryLog {
    * worker to die; then it takes the session anyway (what that worker reports of it later is
    * ignored).
    */
-  restoreWhenDisconnected(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null | Promise<RestoredSession | null> {
+  restoreWhenDisconnected(nsp: string, pid: string, offset: string, worker: number): RestoredSession | null | AnswerLater<RestoredSession | null> {
     const session = this.sessions.get(pid);
     const connected = session?.nsp === nsp && session.disconnectedAt === undefined && this.options.workerConnected(session.worker);
     // answered at once when it can be: the missed packets are then exactly those logged before the
     // answer, and every later broadcast reaches the worker after it
     if (!connected) return this.restore(nsp, pid, offset, worker);
-    return new Promise((resolve) => {
+    // answered (sent) the moment the restore is computed, as above: a promise would send it only
+    // after the IPC messages already read, whose broadcasts would reach the worker before it (lost
+    // for this client: logged after its missed packets, delivered before its session is restored)
+    return new AnswerLater((resolve) => {
       const wakeUps = this.waiting.get(pid) ?? new Set<() => void>();
       this.waiting.set(pid, wakeUps);
       const wakeUp = (force = false) => {

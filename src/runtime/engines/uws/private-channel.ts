@@ -1,8 +1,11 @@
+import createDebug from "debug";
 import http from "node:http";
 import path from "node:path";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { captureRequest } from "./request-capture";
 import { guardResponse, type GuardedResponse } from "./response-guard";
+
+const debug = createDebug("runtime:uws:private");
 
 /**
  * The private channel between workers: each worker also listens on a Unix socket in the
@@ -31,6 +34,23 @@ export class WorkerUnreachableError extends Error {}
  * when nobody listens at that worker's socket.
  */
 export function privateRequest(
+  socketPath: string,
+  options: { method: string; path: string; headers: http.OutgoingHttpHeaders; body?: Buffer; timeoutMs: number },
+  signal?: AbortSignal,
+): Promise<PrivateResponse> {
+  const deadline = Date.now() + options.timeoutMs;
+  const attempt = (delayMs: number): Promise<PrivateResponse> =>
+    sendPrivateRequest(socketPath, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) }, signal).catch((err: NodeJS.ErrnoException) => {
+      // a peer's listen queue is full (a reconnection storm): Linux refuses a Unix socket's connect
+      // with EAGAIN before anything is sent, so the request is simply made again, a little later
+      if (err.code !== "EAGAIN" || signal?.aborted || Date.now() + delayMs >= deadline) throw err;
+      debug("%s is busy (EAGAIN): retrying in %d ms", socketPath, delayMs);
+      return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => attempt(Math.min(delayMs * 2, 50)));
+    });
+  return attempt(5);
+}
+
+function sendPrivateRequest(
   socketPath: string,
   options: { method: string; path: string; headers: http.OutgoingHttpHeaders; body?: Buffer; timeoutMs: number },
   signal?: AbortSignal,
