@@ -57,7 +57,7 @@ describe.skipIf(!UWS.ok)("soak and chaos (ENGINE=uws)", () => {
       workers: WORKERS,
       engine: "uws",
       app: "echo",
-      // NODE_OPTIONS: every process runs a full GC on SIGUSR2, so that memory is compared after GC
+      // NODE_OPTIONS: every process runs a full GC on SIGURG (SIGUSR2 hands over), so that memory is compared after GC
       env: { RECOVERY_WINDOW: String(WINDOW_MS), MAX_HTTP_BUFFER_SIZE: String(MAX_HTTP_BUFFER_SIZE), NODE_OPTIONS: gcHookNodeOptions() },
     });
     const chatters: Chatter[] = [];
@@ -122,7 +122,7 @@ describe.skipIf(!UWS.ok)("soak and chaos (ENGINE=uws)", () => {
         const lastWorkerId = Math.max(...server.logs.filter((r) => r.event === "worker-start").map((r) => r.worker as number));
         await server.waitForLog((r) => r.event === "worker-exit" && r.pid === victim, 30_000);
         // the replacement listening (a process just forked has not loaded the GC hook that
-        // settledMemory's SIGUSR2 needs yet)
+        // settledMemory's SIGURG needs yet)
         await server.waitForLog((r) => r.event === "listen" && r.role === "worker" && (r.worker as number) > lastWorkerId, 30_000);
         await eventually(() => server.workerPids().length === WORKERS, 30_000, "the replacement worker");
         // mid-run, the recovery window is full: what the primary keeps has reached its steady state

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { RunningServer } from "../server";
 
-/** NODE_OPTIONS that make the server's processes run a full GC on SIGUSR2. */
+/** NODE_OPTIONS that make the server's processes run a full GC on SIGURG. */
 export function gcHookNodeOptions(): string {
   return `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(__dirname, "gc-hook.cjs")}`.trim();
 }
@@ -38,7 +38,7 @@ export async function memory(server: RunningServer): Promise<Memory> {
 export async function settledMemory(server: RunningServer): Promise<Memory> {
   let last: Memory | undefined;
   for (let round = 0; round < 12; round++) {
-    for (const pid of [server.child.pid!, ...server.workerPids()]) process.kill(pid, "SIGUSR2");
+    for (const pid of [server.child.pid!, ...server.workerPids()]) process.kill(pid, "SIGURG");
     await sleep(300);
     const now = await memory(server);
     if (last && round >= 2 && Math.abs(now.workerRss - last.workerRss) < 2 * 1024 * 1024) return now;
