@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeAll, connect, connectMany, eventually, whoami, WS_ONLY, type ClientOptions } from "./helpers/clients";
 import { createPm2, isGone, type Pm2, type Pm2Process } from "./helpers/pm2";
 import { UWS } from "./helpers/engines";
+import { startEchoLoad } from "./helpers/echo-load";
 import { probeHealthz, unexplainedFailures } from "./helpers/healthz-probe";
 import { freePort, ROOT, type ClusterStatsView, type LogRecord } from "./helpers/server";
 
@@ -165,22 +166,7 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    let sent = 0;
-    let acked = 0;
-    const failures: string[] = [];
-    const echoing = clients.map(async (s, i) => {
-      for (let n = 0; running; n++) {
-        sent++;
-        try {
-          const answer = await s.timeout(30_000).emitWithAck("echo", `${i}:${n}`);
-          if (answer === `${i}:${n}`) acked++;
-          else failures.push(`wrong answer ${String(answer)}`);
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
+    const echoes = startEchoLoad(clients, 100);
     const probing = probeHealthz(url);
 
     await new Promise((r) => setTimeout(r, 500));
@@ -196,7 +182,7 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
     await eventually(() => clients.every((s) => s.connected) && sender.connected, 30_000, "every client back");
     await new Promise((r) => setTimeout(r, 500));
     running = false;
-    await Promise.all([sending, ...echoing]);
+    await Promise.all([sending, echoes.stop()]);
     const probes = await probing.stop();
     await eventually(() => clients.every((s) => received.get(s)!.length >= broadcasts.length), 30_000, "every broadcast delivered");
 
@@ -214,8 +200,8 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
       healthzProbes: probes.ok + probes.failed.length,
       healthzFailed: probes.failed.length,
       broadcasts: broadcasts.length,
-      ackedEchoes: acked,
-      rejectedInFlight: failures.length,
+      ackedEchoes: echoes.acked,
+      rejectedInFlight: echoes.failures.length,
       recovered: recovered.size,
     };
     console.log(`pm2 reload handover (ENGINE=${engine}): ${JSON.stringify(figures)}`);
@@ -244,9 +230,9 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
       expect(new Set(received.get(s)).size, `client ${s.id}: no duplicate`).toBe(received.get(s)!.length);
     }
     // every echo was answered, or rejected by its client at the disconnection (in flight then), at most one per client
-    expect(failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
-    expect(failures.length).toBeLessThanOrEqual(clients.length);
-    expect(acked + failures.length).toBe(sent);
+    expect(echoes.failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
+    expect(echoes.failures.length).toBeLessThanOrEqual(clients.length);
+    expect(echoes.acked + echoes.failures.length).toBe(echoes.sent);
     closeAll([...clients, sender]);
   });
 
@@ -271,23 +257,7 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
       s.on("connect", () => void whoami(s).then((info) => where.set(s, info.instance), () => undefined));
     }
     // load: every client sends an acked echo every 50 ms during the restart
-    let running = true;
-    let acked = 0;
-    let sent = 0;
-    const failures: string[] = [];
-    const load = clients.map(async (s, i) => {
-      for (let n = 0; running; n++) {
-        sent++;
-        try {
-          const answer = await s.timeout(30_000).emitWithAck("echo", `${i}:${n}`);
-          if (answer !== `${i}:${n}`) failures.push(`wrong answer ${String(answer)}`);
-          else acked++;
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    });
+    const echoes = startEchoLoad(clients, 50);
     try {
       await new Promise((r) => setTimeout(r, 300));
       const started = Date.now();
@@ -295,16 +265,15 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
       expect(signal.code, signal.stdout + signal.stderr).toBe(0);
       const done = await pm2.waitForLog((r) => r.event === "rolling-restart-done" && (r.time as number) >= started - 1000, 30_000);
       await new Promise((r) => setTimeout(r, 300));
-      running = false;
-      await Promise.all(load);
+      await echoes.stop();
 
       // no request timed out or went wrong; one in flight when its worker retired is rejected by
       // the client ("socket has been disconnected"), at most one per disconnection
-      expect(failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
-      expect(failures.length).toBeLessThanOrEqual(disconnections.length);
+      expect(echoes.failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
+      expect(echoes.failures.length).toBeLessThanOrEqual(disconnections.length);
       // every request got its answer or that rejection: none was lost
-      expect(acked + failures.length).toBe(sent);
-      expect(acked).toBeGreaterThan(0);
+      expect(echoes.acked + echoes.failures.length).toBe(echoes.sent);
+      expect(echoes.acked).toBeGreaterThan(0);
 
       // same primary, same pm2 process (no pm2 restart); every worker replaced
       const procAfter = await app();
@@ -342,14 +311,14 @@ describe("pm2 (ecosystem.config.js, fork mode, the primary owns the cluster)", (
           durationMs: (done.time as number) - started,
           clients: clients.length,
           disconnections: disconnections.length,
-          acked,
-          rejectedInFlight: failures.length,
+          acked: echoes.acked,
+          rejectedInFlight: echoes.failures.length,
         })}`,
       );
       // everyone is connected again and answers
       await Promise.all(clients.map((s) => s.timeout(30_000).emitWithAck("echo", "after")));
     } finally {
-      running = false;
+      void echoes.stop();
       closeAll(clients);
     }
   });

@@ -2,6 +2,7 @@ import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { closeAll, connectMany, whoami, WS_ONLY } from "./helpers/clients";
 import { probeHealthz, unexplainedFailures } from "./helpers/healthz-probe";
+import { startEchoLoad } from "./helpers/echo-load";
 import { isAlive } from "./helpers/process";
 import { startServer } from "./helpers/server";
 import { ENGINES } from "./helpers/engines";
@@ -28,23 +29,7 @@ describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
     }
     const oldPids = server.workerPids();
     // load: every client sends an acked echo every 50 ms during the restart
-    let running = true;
-    let acked = 0;
-    let sent = 0;
-    const failures: string[] = [];
-    const load = sockets.map(async (s, i) => {
-      for (let n = 0; running; n++) {
-        sent++;
-        try {
-          const answer = await s.timeout(20_000).emitWithAck("echo", `${i}:${n}`);
-          if (answer !== `${i}:${n}`) failures.push(`wrong answer ${String(answer)}`);
-          else acked++;
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    });
+    const echoes = startEchoLoad(sockets, 50, 20_000);
     try {
       // what a load balancer's health check sees: the port answers all through the deploy
       const probing = probeHealthz(server.url);
@@ -52,19 +37,18 @@ describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
       server.child.kill("SIGHUP");
       await server.waitForLog((r) => r.event === "rolling-restart-done", 60_000);
       const finished = Date.now();
-      running = false;
-      await Promise.all(load);
+      await echoes.stop();
       const probes = await probing.stop();
       expect(unexplainedFailures(probes.failed, engine)).toEqual([]);
       expect(probes.ok).toBeGreaterThan(0);
       // a request in flight when its worker retires is rejected by the client ("socket has been
       // disconnected"), never silently dropped or timed out; there is at most one per disconnection
-      expect(failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
-      expect(failures.length).toBeLessThanOrEqual(disconnections.length);
+      expect(echoes.failures.filter((f) => f !== "socket has been disconnected")).toEqual([]);
+      expect(echoes.failures.length).toBeLessThanOrEqual(disconnections.length);
       // every request got its answer or that rejection: none was lost
-      expect(acked + failures.length).toBe(sent);
-      expect(acked).toBeGreaterThan(0);
-      console.log(`rolling restart (${engine}): ${((finished - started) / 1000).toFixed(1)} s, ${sent} echoes sent, ${acked} acked, ${failures.length} rejected in flight, ${disconnections.length} disconnections, ${probes.ok} /healthz probes ok`);
+      expect(echoes.acked + echoes.failures.length).toBe(echoes.sent);
+      expect(echoes.acked).toBeGreaterThan(0);
+      console.log(`rolling restart (${engine}): ${((finished - started) / 1000).toFixed(1)} s, ${echoes.sent} echoes sent, ${echoes.acked} acked, ${echoes.failures.length} rejected in flight, ${disconnections.length} disconnections, ${probes.ok} /healthz probes ok`);
       // every old worker is gone, 4 new ones serve
       for (const pid of oldPids) expect(isAlive(pid)).toBe(false);
       const stats = await server.stats();
@@ -84,7 +68,7 @@ describe.each(ENGINES)("rolling restart on SIGHUP, ENGINE=%s", (engine) => {
       // everyone is connected again and answers
       await Promise.all(sockets.map((s) => s.timeout(20_000).emitWithAck("echo", "after")));
     } finally {
-      running = false;
+      void echoes.stop();
       closeAll(sockets);
       expect(await server.stop()).toBe(0);
     }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import createDebug from "debug";
+import { followJsonLines } from "../lib/json-lines";
 import { rssOf, signal, sleep, spawnNode, stopProcess } from "../lib/processes";
 import type { RunningSystem } from "./types";
 
@@ -21,25 +22,12 @@ export function launch(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[
   const lines: LogLine[] = [];
   const stderr: string[] = [];
   const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
-  let buffer = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const text = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        continue;
-      }
-      if (lines.length < 10_000) lines.push(line);
-      for (const waiter of waiters) {
-        if (waiter.predicate(line)) {
-          waiters.delete(waiter);
-          waiter.resolve(line);
-        }
+  followJsonLines(child.stdout!, (line) => {
+    if (lines.length < 10_000) lines.push(line);
+    for (const waiter of waiters) {
+      if (waiter.predicate(line)) {
+        waiters.delete(waiter);
+        waiter.resolve(line);
       }
     }
   });

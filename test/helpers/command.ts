@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { followJsonLines } from "../../bench/lib/json-lines";
 import type { LogRecord } from "./server";
+import { stopChild } from "./stop-child";
 
 /** A command run as a child process whose stdout is JSON lines (the runtime's, `dev`'s). */
 export interface RunningCommand {
@@ -29,21 +31,14 @@ export function runCommand(file: string, args: string[], options: { cwd: string;
   const records: LogRecord[] = [];
   const output: string[] = [];
   const waiters = new Set<() => void>();
-  let buffer = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      try {
-        records.push(JSON.parse(line) as LogRecord);
-      } catch {
-        output.push(line);
-      }
-      for (const waiter of [...waiters]) waiter();
-    }
-  });
+  const wake = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  followJsonLines(
+    child.stdout!,
+    (record) => (records.push(record as LogRecord), wake()),
+    (line) => (output.push(line), wake()),
+  );
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => output.push(chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const said = () => output.join("\n").slice(-3000);
@@ -79,20 +74,8 @@ export function runCommand(file: string, args: string[], options: { cwd: string;
       });
     },
     async stop(timeoutMs = 30_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        const pids = records.filter((r) => r.event === "worker-start" || (r.role === "primary" && r.event === "start")).map((r) => r.pid as number);
-        for (const pid of [child.pid, ...pids]) {
-          try {
-            if (pid !== undefined) process.kill(pid, "SIGKILL");
-          } catch {
-            // gone already
-          }
-        }
-      }, timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
+      const pids = records.filter((r) => r.event === "worker-start" || (r.role === "primary" && r.event === "start")).map((r) => r.pid as number);
+      const code = await stopChild(child, exited, pids, timeoutMs);
       started.delete(command);
       return code;
     },

@@ -23,12 +23,4 @@ export function runMain(env: Record<string, string>, timeoutMs = 30_000): Promis
   });
 }
 
-/** Whether a process with this PID exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from "../../bench/lib/processes";

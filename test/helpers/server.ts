@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import { followJsonLines } from "../../bench/lib/json-lines";
 import type { ClusterStats } from "../../src/runtime/metrics/report";
 import type { WorkerStats } from "../../src/runtime/metrics/report";
+import { stopChild } from "./stop-child";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const MAIN = path.join(ROOT, "dist", "main.js");
@@ -93,25 +95,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const logs: LogRecord[] = [];
   const stderr: string[] = [];
   const waiters: Array<{ predicate: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }> = [];
-  let buffer = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      let record: LogRecord;
-      try {
-        record = JSON.parse(line) as LogRecord;
-      } catch {
-        continue;
-      }
-      logs.push(record);
-      for (const waiter of [...waiters]) {
-        if (waiter.predicate(record)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(record);
-        }
+  followJsonLines(child.stdout!, (record) => {
+    logs.push(record as LogRecord);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(record as LogRecord)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(record as LogRecord);
       }
     }
   });
@@ -151,21 +140,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return (await response.json()) as ClusterStatsView;
     },
     async stop(timeoutMs = 30_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const pids = server.workerPids();
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        for (const pid of pids) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            /* already gone */
-          }
-        }
-      }, timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
+      const code = await stopChild(child, exited, server.workerPids(), timeoutMs);
       running.delete(server);
       return code;
     },

@@ -18,12 +18,10 @@ export const rooms = defineFeature<ClientToServer, ServerToClient, InterServer, 
     for (const space of spaces) if (space.startsWith("chat:members:")) void announce(space.slice("chat:members:".length));
   });
 
-  io.on("connection", async (socket) => {
-    // a client that came back (a worker rolled by `dev`, or killed) keeps its room and name
-    if (socket.recovered && socket.data.room && socket.data.name) {
-      if (await state.claim(members(socket.data.room), socket.data.name, socket.id)) await announce(socket.data.room);
-    }
-
+  io.on("connection", (socket) => {
+    // the handlers are set before anything is awaited: a restored client sends what it buffered
+    // (a `say` while it reconnected) right after its CONNECT, and an event that comes before its
+    // handler is dropped, its acknowledgement with it
     socket.on("join", async ({ room, name } = { room: "", name: "" }, ack) => {
       if (typeof ack !== "function") return;
       if (typeof room !== "string" || typeof name !== "string" || !NAME.test(room) || !NAME.test(name)) {
@@ -50,5 +48,14 @@ export const rooms = defineFeature<ClientToServer, ServerToClient, InterServer, 
       const { room, name } = socket.data;
       if (room && name && (await state.release(members(room), name, socket.id))) await announce(room);
     });
+
+    // a client that came back (a worker rolled by `dev`, or killed) keeps its room and name
+    const { room, name } = socket.data;
+    if (socket.recovered && room && name) {
+      state
+        .claim(members(room), name, socket.id)
+        .then((claimed) => claimed && announce(room))
+        .catch((err: Error) => log.warn({ room, name, err: err.message }, "could not reclaim the name of a restored client"));
+    }
   });
 });
