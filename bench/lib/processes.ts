@@ -70,6 +70,20 @@ export function rssOf(pid: number): number {
   }
 }
 
+/**
+ * Write system calls and bytes written so far by `pid` (`syscw` and `wchar` of /proc/<pid>/io:
+ * write and writev, which is how Node writes to its IPC channels and pipes; `sendmsg`, used for
+ * a message that carries a handle, is not counted).
+ */
+export function writesOf(pid: number): { calls: number; bytes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, "utf8");
+    return { calls: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0), bytes: Number(/wchar:\s+(\d+)/.exec(io)?.[1] ?? 0) };
+  } catch {
+    return { calls: 0, bytes: 0 };
+  }
+}
+
 /** The direct children of `pid` (from /proc). */
 export function childrenOf(pid: number): number[] {
   try {

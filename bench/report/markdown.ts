@@ -8,6 +8,7 @@ const num = (n: number | null | undefined, digits = 0): string =>
   n == null ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (n: number) => (n >= 100 ? num(n, 0) : n >= 10 ? num(n, 1) : num(n, 2));
 const pct = (p: Percentiles) => [p.p50, p.p90, p.p99, p.p999, p.max].map(ms).join(" | ");
+const primaryWrites = (w: { callsPerShout: number; bytesPerShout: number } | undefined) => (w ? `${num(w.callsPerShout, 2)} · ${num(w.bytesPerShout)} B` : "–");
 const sat = (s: boolean) => (s ? " †" : "");
 
 function table(head: string[], rows: string[][]): string {
@@ -145,16 +146,16 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   ] as const) {
     out.push(`## ${title}`, "");
     out.push(
-      "Max: the sender keeps a window of shouts in flight. Fixed rate: open loop at half the recipe's max shout rate, latency from the scheduled send time. Latency in ms: p50 | p90 | p99 | p99.9 | max.",
+      "Max: the sender keeps a window of shouts in flight. Fixed rate: open loop at half the recipe's max shout rate, latency from the scheduled send time. Latency in ms: p50 | p90 | p99 | p99.9 | max. Primary writes: what the cluster's primary wrote to its workers (IPC) per shout, write calls · bytes (/proc/<pid>/io).",
       "",
     );
     out.push(
       table(
-        ["System", "Receivers", "Rooms", "Placement", "Load", "Shouts/s", "Delivered/s", "Delivered", "p50", "p90", "p99", "p99.9", "max", "Server CPU", "Generator CPU max", "Other CPU"],
+        ["System", "Receivers", "Rooms", "Placement", "Load", "Shouts/s", "Delivered/s", "Delivered", "p50", "p90", "p99", "p99.9", "max", "Primary writes / shout", "Server CPU", "Generator CPU max", "Other CPU"],
         each(results, scenario, (s, d) => [
-          [label(results, s), num(d.receivers), num(d.rooms), Object.entries(d.placement).map(([k, v]) => `${k}: ${v}`).join(", "), `max (window ${d.max.window})`, num(d.max.shoutsPerSec), num(d.max.deliveredPerSec) + sat(d.max.load.generator.saturated), `${num(d.max.delivered)} / ${num(d.max.expected)}`, pct(d.max.latency), num(d.max.load.serverCpu, 2), num(d.max.load.generator.cpuMax, 2), num(d.max.load.otherCpu, 2)],
+          [label(results, s), num(d.receivers), num(d.rooms), Object.entries(d.placement).map(([k, v]) => `${k}: ${v}`).join(", "), `max (window ${d.max.window})`, num(d.max.shoutsPerSec), num(d.max.deliveredPerSec) + sat(d.max.load.generator.saturated), `${num(d.max.delivered)} / ${num(d.max.expected)}`, pct(d.max.latency), primaryWrites(d.max.primaryWrites), num(d.max.load.serverCpu, 2), num(d.max.load.generator.cpuMax, 2), num(d.max.load.otherCpu, 2)],
           ...(d.atRate
-            ? [[label(results, s), "", "", "", `${Math.round(d.atRate.fraction * 100)}% of ${d.atRate.reference} max`, num(d.atRate.shoutsPerSec), num(d.atRate.deliveredPerSec) + sat(d.atRate.load.generator.saturated), `${num(d.atRate.delivered)} / ${num(d.atRate.expected)}`, pct(d.atRate.latency), num(d.atRate.load.serverCpu, 2), num(d.atRate.load.generator.cpuMax, 2), num(d.atRate.load.otherCpu, 2)]]
+            ? [[label(results, s), "", "", "", `${Math.round(d.atRate.fraction * 100)}% of ${d.atRate.reference} max`, num(d.atRate.shoutsPerSec), num(d.atRate.deliveredPerSec) + sat(d.atRate.load.generator.saturated), `${num(d.atRate.delivered)} / ${num(d.atRate.expected)}`, pct(d.atRate.latency), primaryWrites(d.atRate.primaryWrites), num(d.atRate.load.serverCpu, 2), num(d.atRate.load.generator.cpuMax, 2), num(d.atRate.load.otherCpu, 2)]]
             : []),
         ]),
       ),

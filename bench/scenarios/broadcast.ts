@@ -1,7 +1,7 @@
 import type { Answer } from "../load/fleet";
 import type { Command, ReceiveResult, ShoutResult } from "../load/messages";
 import { Histogram, type Percentiles } from "../lib/percentiles";
-import { LoadMeter, sleep } from "../lib/processes";
+import { LoadMeter, sleep, writesOf } from "../lib/processes";
 import { closeAll, connectClients, drainReceivers, generatorLoad, round } from "./common";
 import type { PhaseLoad, ScenarioContext } from "./types";
 
@@ -17,6 +17,12 @@ export interface BroadcastPhase {
   /** Receivers that got nothing at all. */
   silentReceivers: number;
   load: PhaseLoad;
+  /**
+   * What the primary wrote (its IPC to the workers: deliveries, relays) per shout sent, with more
+   * than one worker: write calls and bytes. Node writes to an IPC channel with one write call per
+   * message, or per batch when the server coalesces them.
+   */
+  primaryWrites?: { callsPerShout: number; bytesPerShout: number };
 }
 
 export interface BroadcastData {
@@ -45,7 +51,10 @@ async function phase(
   await fleet.all({ cmd: "listen" });
   progress.phase(kind, spec.name, label, "msgs");
   const ticker = setInterval(() => progress.update(fleet.progress()), 250);
-  const meter = new LoadMeter(await system.pids(), fleet.pids());
+  const pids = await system.pids();
+  const meter = new LoadMeter(pids, fleet.pids());
+  const primary = system.workers > 1 ? pids[0] : undefined;
+  const writesBefore = primary === undefined ? undefined : writesOf(primary);
   let shout: ShoutResult;
   let answers: Array<Answer<ReceiveResult>>;
   const expectedOf = (sent: number) => (rooms > 0 ? Math.round((sent * receivers) / rooms) : sent * receivers);
@@ -56,6 +65,7 @@ async function phase(
     clearInterval(ticker);
   }
   const cpu = meter.read();
+  const writesAfter = primary === undefined ? undefined : writesOf(primary);
   const results = answers.map((a) => a.result);
   const delivered = results.reduce((s, r) => s + r.received, 0);
   const lastUs = Math.max(...results.map((r) => r.lastReceiveUs));
@@ -71,6 +81,13 @@ async function phase(
       latency: Histogram.from(results.map((r) => r.latency)).percentilesMs(),
       silentReceivers: results.reduce((s, r) => s + r.silent, 0),
       load: { generator: generatorLoad(answers.map((a) => a.usage)), ...cpu },
+      primaryWrites:
+        writesBefore && writesAfter && shout.sent > 0
+          ? {
+              callsPerShout: round((writesAfter.calls - writesBefore.calls) / shout.sent, 2),
+              bytesPerShout: Math.round((writesAfter.bytes - writesBefore.bytes) / shout.sent),
+            }
+          : undefined,
     },
   };
 }

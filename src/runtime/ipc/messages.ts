@@ -107,10 +107,24 @@ export type Envelope =
   | { rt: "request"; type: string; id: number; body: unknown }
   | { rt: "reply"; type: string; id: number; body?: unknown; error?: string };
 
+/** Messages queued during one event-loop turn, written together (see `./outbox.ts`); handled in order. */
+export interface Batch {
+  rt: "batch";
+  messages: Envelope[];
+}
+
 /** Whether an IPC message is one of ours. */
 export function isEnvelope(message: unknown): message is Envelope {
   const rt = (message as { rt?: unknown } | null)?.rt;
   return (rt === "notice" || rt === "request" || rt === "reply") && typeof (message as { type?: unknown }).type === "string";
+}
+
+/** The messages of ours an IPC message carries: itself, those of a batch, or none (not ours). */
+export function envelopesOf(message: unknown): Envelope[] {
+  if (isEnvelope(message)) return [message];
+  const batch = message as Partial<Batch> | null;
+  if (batch?.rt === "batch" && Array.isArray(batch.messages)) return batch.messages.filter(isEnvelope);
+  return [];
 }
 
 /** Options of a request. */

@@ -1,7 +1,8 @@
 import createDebug from "debug";
 import cluster, { type Worker } from "node:cluster";
 import { Endpoint } from "./endpoint";
-import { answerRequest, isEnvelope, type AnswerLater, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
+import { Outbox } from "./outbox";
+import { answerRequest, envelopesOf, type AnswerLater, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
 
 const debug = createDebug("runtime:ipc:primary");
 
@@ -20,13 +21,17 @@ type RequestHandler<T extends keyof WorkerRequests> = (
  */
 export class PrimaryChannel extends Endpoint<NoticeListener<never>, RequestHandler<never>> {
   private readonly exitListeners: Array<(workerId: number) => void> = [];
+  /** What goes to each worker (by id), written once per event-loop turn. */
+  private readonly outboxes = new Map<number, Outbox>();
 
   constructor() {
     super();
     cluster.on("message", (worker: Worker, message: unknown) => {
-      if (isEnvelope(message)) this.receive(worker, message);
+      for (const envelope of envelopesOf(message)) this.receive(worker, envelope);
     });
     cluster.on("exit", (worker) => {
+      this.outboxes.get(worker.id)?.clear();
+      this.outboxes.delete(worker.id);
       this.abandon(worker.id, `worker ${worker.id} exited`);
       for (const listener of this.exitListeners) listener(worker.id);
     });
@@ -59,15 +64,17 @@ export class PrimaryChannel extends Endpoint<NoticeListener<never>, RequestHandl
       return;
     }
     const message: Envelope = { rt: "notice", type, body };
-    if (handle) worker.send(message, handle.handle as never, { keepOpen: handle.keepOpen }, handle.sent);
-    else worker.send(message);
+    if (!handle) return this.outboxOf(worker).push(message);
+    // a handle travels with one message of its own, after everything queued before it
+    this.outboxOf(worker).flush();
+    worker.send(message, handle.handle as never, { keepOpen: handle.keepOpen }, handle.sent);
   }
 
   /** A notice to every connected worker (but `except`). */
   broadcast<T extends keyof PrimaryNotices>(type: T, body: PrimaryNotices[T], except?: number): void {
     const message: Envelope = { rt: "notice", type, body };
     for (const worker of Object.values(cluster.workers ?? {})) {
-      if (worker && worker.id !== except && worker.isConnected()) worker.send(message);
+      if (worker && worker.id !== except && worker.isConnected()) this.outboxOf(worker).push(message);
     }
   }
 
@@ -80,8 +87,20 @@ export class PrimaryChannel extends Endpoint<NoticeListener<never>, RequestHandl
   ): Promise<PrimaryRequests[T]["reply"]> {
     return this.ask(type, worker.id, options, (id) => {
       if (!worker.isConnected()) return this.settle(id, undefined, "not connected");
-      worker.send({ rt: "request", type, id, body } satisfies Envelope);
+      this.outboxOf(worker).push({ rt: "request", type, id, body });
     });
+  }
+
+  /** The queue of what goes to `worker` this turn. */
+  private outboxOf(worker: Worker): Outbox {
+    let outbox = this.outboxes.get(worker.id);
+    if (!outbox) {
+      outbox = new Outbox((message) => {
+        if (worker.isConnected()) worker.send(message);
+      });
+      this.outboxes.set(worker.id, outbox);
+    }
+    return outbox;
   }
 
   private receive(worker: Worker, message: Envelope): void {
@@ -95,7 +114,7 @@ export class PrimaryChannel extends Endpoint<NoticeListener<never>, RequestHandl
       case "request": {
         const handler = this.handlers.get(message.type);
         const reply = (answer: { body?: unknown; error?: string }) => {
-          if (worker.isConnected()) worker.send({ rt: "reply", type: message.type, id: message.id, ...answer } satisfies Envelope);
+          if (worker.isConnected()) this.outboxOf(worker).push({ rt: "reply", type: message.type, id: message.id, ...answer });
         };
         if (!handler) return reply({ error: `no handler for ${message.type}` });
         // a synchronous handler answers at once, in the order the requests came

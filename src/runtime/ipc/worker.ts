@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import { Endpoint } from "./endpoint";
-import { answerRequest, isEnvelope, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
+import { answerRequest, envelopesOf, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
 
 const debug = createDebug("runtime:ipc:worker");
 
@@ -16,7 +16,7 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
   constructor() {
     super();
     process.on("message", (message: unknown, handle: unknown) => {
-      if (isEnvelope(message)) this.receive(message, handle);
+      for (const envelope of envelopesOf(message)) this.receive(envelope, handle);
     });
     // the primary is gone: what waits for it gets its fallback now
     process.on("disconnect", () => this.abandon(undefined, "the primary is gone"));
@@ -83,6 +83,11 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
     }
   }
 
+  /**
+   * Writes `message` now, not at the end of the turn as the primary does (`./outbox.ts`): what a
+   * handler sends the primary (a broadcast) must be on its way before the handler's
+   * acknowledgement reaches the client, or a worker killed in between loses an acked broadcast.
+   */
   private write(message: Envelope, callback?: (err: Error | null) => void): void {
     if (!this.connected) return callback?.(new Error("not connected to the primary"));
     // no callback on the hot path (notices): a write that fails means the primary is gone, and

@@ -1,0 +1,41 @@
+import type { Batch, Envelope } from "./messages";
+
+/** Writes one message to the worker. */
+export type WireWrite = (message: Envelope | Batch) => void;
+
+/**
+ * The primary's messages to one worker, written together: what is queued during an event-loop turn
+ * leaves in one write at the end of the turn (`setImmediate`), a {@link Batch} when there is more
+ * than one, in the order queued (the worker handles them in that order, as if they came one by
+ * one). Under load this turns one write per broadcast and worker into one per turn and worker. A
+ * message that must leave now (one whose handle travels beside it) flushes the queue first, so
+ * that nothing queued before it is overtaken. (Workers write at once: see `./worker.ts`.)
+ */
+export class Outbox {
+  private queue: Envelope[] = [];
+  private scheduled = false;
+
+  constructor(private readonly write: WireWrite) {}
+
+  /** Queues `message` for the end of this turn. */
+  push(message: Envelope): void {
+    this.queue.push(message);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes what is queued now. */
+  flush(): void {
+    this.scheduled = false;
+    const messages = this.queue;
+    if (messages.length === 0) return;
+    this.queue = [];
+    this.write(messages.length === 1 ? messages[0]! : { rt: "batch", messages });
+  }
+
+  /** Drops what is queued (the peer is gone). */
+  clear(): void {
+    this.queue = [];
+  }
+}
