@@ -222,22 +222,34 @@ describe.each(ENGINES)("admission control, ENGINE=%s", (engine) => {
     });
 
     it("refuses new sessions over the rate with 429 and Retry-After, for polling and WebSocket", async () => {
-      // 4 of each at once: the bucket holds 3, so at least one of each kind is refused, whatever
-      // order they arrive in (all within the second it takes the bucket to gain a token)
-      const [polling, ws] = await Promise.all([
-        Promise.all(Array.from({ length: 4 }, () => pollingHandshake(server))),
-        Promise.all(Array.from({ length: 4 }, () => wsHandshake(server))),
-      ]);
+      // bursts of 4 of each at once until each kind was refused: the bucket holds 3 and gains one
+      // a second, so a machine that sends 8 handshakes faster than that sees refusals of both
+      // kinds in the first burst; a slower one in a later burst. What must hold at any speed:
+      // never more admitted than the bucket allows in the time the bursts took.
+      const started = Date.now();
+      const polling: Awaited<ReturnType<typeof pollingHandshake>>[] = [];
+      const ws: Awaited<ReturnType<typeof wsHandshake>>[] = [];
+      for (let burst = 0; burst < 10 && !(polling.some((a) => a.status === 429) && ws.some((a) => a.status === 429)); burst++) {
+        const [p, w] = await Promise.all([
+          Promise.all(Array.from({ length: 4 }, () => pollingHandshake(server))),
+          Promise.all(Array.from({ length: 4 }, () => wsHandshake(server))),
+        ]);
+        polling.push(...p);
+        ws.push(...w);
+      }
+      const elapsedS = (Date.now() - started) / 1000;
       const admitted = [...polling.filter((a) => a.status === 200), ...ws.filter((a) => a.status === 101)];
       const refused = [...polling, ...ws].filter((a) => a.status === 429);
-      expect(admitted.length + refused.length).toBe(8);
-      expect(admitted.length).toBe(3);
+      console.log(`connection rate 1/s, burst 3: ${admitted.length} admitted, ${refused.length} refused in ${elapsedS.toFixed(2)} s`);
+      expect(admitted.length + refused.length).toBe(polling.length + ws.length);
+      expect(admitted.length).toBeGreaterThanOrEqual(3);
+      expect(admitted.length).toBeLessThanOrEqual(3 + Math.ceil(elapsedS));
       expect(polling.some((a) => a.status === 429) && ws.some((a) => a.status === 429)).toBe(true);
       for (const answer of refused) {
         expect(answer.body.trim()).toBe("connection rate exceeded");
         expect(answer.headers["retry-after"]).toBe("1");
       }
-      expect(await refusals(server, "connection_rate")).toBeGreaterThanOrEqual(5);
+      expect(await refusals(server, "connection_rate")).toBeGreaterThanOrEqual(refused.length);
       // the bucket refills: one new session per second
       expect((await until(() => pollingHandshake(server), 200, 30_000)).status).toBe(200);
     });

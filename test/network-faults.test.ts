@@ -1,7 +1,7 @@
 import { io, type Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { eventually } from "./helpers/clients";
-import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy";
+import { startFaultProxy, type FaultProxy, type ProxiedConnection } from "./helpers/fault-proxy";
 import { startServer, type RunningServer } from "./helpers/server";
 
 /**
@@ -236,41 +236,36 @@ async function run(name: string, scenario: Scenario): Promise<void> {
 
 const random = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
-describe("network faults between clients and the server (default, WebSocket-only and polling-only clients)", () => {
-  it("TCP resets of random connections, ~6 a second", { timeout: 240_000 }, async () => {
-    await run("resets", {
-      perKind: 30,
-      durationMs: 12_000,
-      async faults(proxy, until) {
-        let resets = 0;
-        while (Date.now() < until) {
-          const victim = random([...proxy.connections]);
-          if (victim) {
-            victim.reset();
-            resets++;
-          }
-          await pause(160);
-        }
-        return `${resets} resets`;
-      },
-    });
-  });
+/** Until `until` (a Date.now()), every `periodMs`: `strike` one of `candidates()` at random (none: skipped). How many were struck. */
+async function strikeRandomly<T>(until: number, periodMs: number, candidates: () => T[], strike: (victim: T) => void): Promise<number> {
+  let struck = 0;
+  while (Date.now() < until) {
+    const victim = random(candidates());
+    if (victim !== undefined) {
+      strike(victim);
+      struck++;
+    }
+    await pause(periodMs);
+  }
+  return struck;
+}
 
-  it("clean closes (FIN) of random connections, ~6 a second", { timeout: 240_000 }, async () => {
-    await run("clean closes", {
-      perKind: 30,
-      durationMs: 12_000,
-      async faults(proxy, until) {
-        let closes = 0;
-        while (Date.now() < until) {
-          random([...proxy.connections])?.close();
-          closes++;
-          await pause(160);
-        }
-        return `${closes} closes`;
-      },
+describe("network faults between clients and the server (default, WebSocket-only and polling-only clients)", () => {
+  const strikes = [
+    { name: "resets", title: "TCP resets of random connections, ~6 a second", strike: (c: ProxiedConnection) => c.reset() },
+    { name: "clean closes", title: "clean closes (FIN) of random connections, ~6 a second", strike: (c: ProxiedConnection) => c.close() },
+  ];
+  for (const { name, title, strike } of strikes) {
+    it(title, { timeout: 240_000 }, async () => {
+      await run(name, {
+        perKind: 30,
+        durationMs: 12_000,
+        async faults(proxy, until) {
+          return `${await strikeRandomly(until, 160, () => [...proxy.connections], strike)} ${name}`;
+        },
+      });
     });
-  });
+  }
 
   it("silent blackholes: the heartbeat finds them, the clients come back with their session", { timeout: 240_000 }, async () => {
     await run("blackholes", {
@@ -279,15 +274,7 @@ describe("network faults between clients and the server (default, WebSocket-only
       // a short heartbeat, so that both sides notice within the test
       env: { PING_INTERVAL: "2000", PING_TIMEOUT: "2000", UPGRADE_WINDOW: "1000" },
       async faults(proxy, until) {
-        let holes = 0;
-        while (Date.now() < until) {
-          const victim = random([...proxy.connections].filter((c) => !c.blackholed));
-          if (victim) {
-            victim.blackhole();
-            holes++;
-          }
-          await pause(500);
-        }
+        const holes = await strikeRandomly(until, 500, () => [...proxy.connections].filter((c) => !c.blackholed), (c) => c.blackhole());
         // the heartbeat's bound (PING_INTERVAL + PING_TIMEOUT) and the reconnection delay
         await pause(4000 + 5000);
         return `${holes} connections blackholed`;
@@ -301,18 +288,12 @@ describe("network faults between clients and the server (default, WebSocket-only
       durationMs: 8_000,
       // the default heartbeat: the server cannot notice a dead connection within the test
       async faults(proxy, until, receivers) {
-        let zombies = 0;
         const victims = receivers.filter((r) => r.kind !== "polling");
-        while (Date.now() < until) {
-          const victim = random(victims.filter((r) => r.socket.connected));
-          if (victim) {
-            // the client's connections go silent; the client notices first (a network change) and reconnects
-            for (const conn of proxy.connections) if (conn.client.remotePort === localPortOf(victim.socket)) conn.blackhole();
-            victim.socket.io.engine.close();
-            zombies++;
-          }
-          await pause(400);
-        }
+        const zombies = await strikeRandomly(until, 400, () => victims.filter((r) => r.socket.connected), (victim) => {
+          // the client's connections go silent; the client notices first (a network change) and reconnects
+          for (const conn of proxy.connections) if (conn.client.remotePort === localPortOf(victim.socket)) conn.blackhole();
+          victim.socket.io.engine.close();
+        });
         return `${zombies} clients reconnected while the server still held their dead connection`;
       },
     });
@@ -325,13 +306,8 @@ describe("network faults between clients and the server (default, WebSocket-only
       async faults(proxy, until) {
         proxy.setLatency(100, 80);
         proxy.setBandwidth(64 * 1024);
-        let resets = 0;
-        while (Date.now() < until) {
-          // and a reset now and then, so that reconnections happen on the slow network too
-          random([...proxy.connections])?.reset();
-          resets++;
-          await pause(1000);
-        }
+        // and a reset now and then, so that reconnections happen on the slow network too
+        const resets = await strikeRandomly(until, 1000, () => [...proxy.connections], (c) => c.reset());
         return `100 ms ± 80 ms, 64 KB/s, ${resets} resets`;
       },
     });
