@@ -9,6 +9,7 @@ export const routingCounters = {
   handovers: 0,
   takeoversRefused: 0,
   relayedUpgrades: 0,
+  overlappingPollsAcrossHop: 0,
 };
 
 /** The router's counters and the number of Engine.IO sessions, as metrics of this worker. */
@@ -27,6 +28,11 @@ export function registerRoutingMetrics(registry: Registry, sessions: () => numbe
     "runtime_relayed_upgrades_total",
     "WebSockets relayed to the worker that has their session (their session could not move)",
     () => routingCounters.relayedUpgrades,
+  );
+  counter(
+    "runtime_overlapping_polls_across_hop_total",
+    "Polls that overlapped a pending poll of their session (a duplicate poll) where one of the two came through another worker: which one the client sent first cannot be known",
+    () => routingCounters.overlappingPollsAcrossHop,
   );
   new Gauge({
     name: "runtime_engine_sessions",

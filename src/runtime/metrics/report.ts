@@ -44,6 +44,12 @@ export interface WorkerStats {
   takeoversRefused: number;
   /** WebSocket upgrades this worker relayed to the worker that has their session. */
   relayedUpgrades: number;
+  /**
+   * Duplicate polls (two polls of one session at once) where one of the two came through another
+   * worker: the order the client sent them in is unknown, so which one is refused may not be the
+   * one sent later (no client does this but a protocol test; see `engines/uws/sticky-router.ts`).
+   */
+  overlappingPollsAcrossHop: number;
   /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
   limits?: LimitCounters;
   rss: number;

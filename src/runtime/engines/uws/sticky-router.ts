@@ -73,8 +73,8 @@ export class StickyRouter implements StickyPeer {
   get takesNewSessions(): boolean {
     return !this.draining && !this.held;
   }
-  /** When each polling session's pending poll first reached a worker (see {@link dispatch}). */
-  private readonly pollArrivals = new WeakMap<EngineTransport, number>();
+  /** When each polling session's pending poll first reached a worker, and whether it came through another (see {@link dispatch}). */
+  private readonly pollArrivals = new WeakMap<EngineTransport, { at: number; forwarded: boolean }>();
   /** WebSockets relayed to their session's owner (see `ws-relay.ts`). */
   private readonly relays = new UpgradeRelays();
   /** The private app (forwarded requests, takeovers, relayed WebSockets). */
@@ -165,7 +165,7 @@ export class StickyRouter implements StickyPeer {
       return;
     }
     if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {
-      if (sid && req.getMethod() === "get") this.pollArrivals.set(route.engine.internals.clients[sid]!.transport, preciseNow());
+      if (sid && req.getMethod() === "get") this.pollArrivals.set(route.engine.internals.clients[sid]!.transport, { at: preciseNow(), forwarded: false });
       route.handle(guarded, req);
       return;
     }
@@ -185,15 +185,23 @@ export class StickyRouter implements StickyPeer {
     if (!sid) return serveHere();
     if (route.engine.hasSession(sid)) {
       const transport = route.engine.internals.clients[sid]!.transport;
+      const forwarded = Number(headerOf(request, HOPS_HEADER) || "0") > 0;
       const servePoll = () => {
-        if (request.method === "GET" && !transport.writable) this.pollArrivals.set(transport, request.arrivedAt);
+        if (request.method === "GET" && !transport.writable) this.pollArrivals.set(transport, { at: request.arrivedAt, forwarded });
         serveHere();
       };
       const wait = overtakenBy(transport, request.method, request.body.toString());
-      // two polls at once (a client's bug, or a test of one): the one sent later is the duplicate.
-      // When this one reached a worker first and the pending one overtook it on the way here, the
-      // pending one is refused instead, as it would have been without the hop.
-      if (wait === "close" && request.arrivedAt < (this.pollArrivals.get(transport) ?? Infinity)) return this.refusePendingPoll(transport, servePoll);
+      if (wait === "close") {
+        // two polls at once (a client's bug, or a test of one): the one sent later is the duplicate.
+        // When this one reached a worker first and the pending one overtook it on the way here, the
+        // pending one is refused instead, as it would have been without the hop. Where one of the
+        // two came through another worker, the times compared are each worker's, taken when its
+        // event loop got to the request: on a busy machine a delay longer than the gap between
+        // the two polls reverses them, and nothing here can tell (counted, for `/stats`).
+        const pending = this.pollArrivals.get(transport);
+        if (forwarded || pending?.forwarded) routingCounters.overlappingPollsAcrossHop++;
+        if (request.arrivedAt < (pending?.at ?? Infinity)) return this.refusePendingPoll(transport, servePoll);
+      }
       if (wait) return afterOvertaken(transport, wait, servePoll);
       return servePoll();
     }
