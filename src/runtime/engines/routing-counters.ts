@@ -10,6 +10,7 @@ export const routingCounters = {
   takeoversRefused: 0,
   relayedUpgrades: 0,
   overlappingPollsAcrossHop: 0,
+  cancelledForwardedPolls: 0,
 };
 
 /** The router's counters and the number of Engine.IO sessions, as metrics of this worker. */
@@ -33,6 +34,11 @@ export function registerRoutingMetrics(registry: Registry, sessions: () => numbe
     "runtime_overlapping_polls_across_hop_total",
     "Polls that overlapped a pending poll of their session (a duplicate poll) where one of the two came through another worker: which one the client sent first cannot be known",
     () => routingCounters.overlappingPollsAcrossHop,
+  );
+  counter(
+    "runtime_cancelled_forwarded_polls_total",
+    "Polls this worker was forwarding to their session's owner when their client cancelled them: the owner may not learn of the cancellation before the client's next poll",
+    () => routingCounters.cancelledForwardedPolls,
   );
   new Gauge({
     name: "runtime_engine_sessions",

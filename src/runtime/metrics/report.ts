@@ -50,6 +50,8 @@ export interface WorkerStats {
    * one sent later (no client does this but a protocol test; see `engines/uws/sticky-router.ts`).
    */
   overlappingPollsAcrossHop: number;
+  /** Polls this worker was forwarding when their client cancelled them (the owner may never see them). */
+  cancelledForwardedPolls: number;
   /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
   limits?: LimitCounters;
   rss: number;

@@ -53,7 +53,10 @@ export async function forwardRequest(
   if (request.body.length > 0) headers["content-length"] = String(request.body.length);
 
   const controller = new AbortController();
-  res.onAborted(() => controller.abort());
+  res.onAborted(() => {
+    if (request.method === "GET") routingCounters.cancelledForwardedPolls++;
+    controller.abort();
+  });
   routingCounters.forwardedRequests++;
   routingCounters.relayedFrames += countPackets(request.body);
   debug("forward %s %s?%s to %s", request.method, request.url, request.query, socketPath);
