@@ -121,3 +121,27 @@ describe.each(ENGINES)("HTTP routes of every worker, ENGINE=%s", (engine) => {
     else expect(page.headers.connection).not.toBe("close");
   });
 });
+
+describe.each(ENGINES)("overlapping polls of one session, ENGINE=%s", (engine) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // one worker: no forwarding hop between the two polls (see test/conformance.test.ts for that case)
+    server = await startServer({ workers: 1, engine });
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("a second poll while one is pending gets 400 (the client's error, never a 500) and the session closes: the other poll gets the close packet", async () => {
+    const open = await request(server.port, "/socket.io/?EIO=4&transport=polling");
+    expect(open.status).toBe(200);
+    const sid = (JSON.parse(open.body.slice(1)) as { sid: string }).sid;
+    const poll = () => request(server.port, `/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`);
+    // whichever the server sees first is the pending poll, the other the overlap
+    const answers = await Promise.all([poll(), poll()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 400]);
+    expect(answers.find((a) => a.status === 200)!.body).toBe("1");
+    // the session is gone
+    expect((await poll()).status).toBe(400);
+  });
+});

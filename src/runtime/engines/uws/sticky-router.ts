@@ -165,6 +165,7 @@ export class StickyRouter implements StickyPeer {
       return;
     }
     if (!sid || (route.engine.hasSession(sid) && !this.mayRace(route, sid, req.getMethod(), req.getHeader("content-length")))) {
+      if (sid && this.refusedOverlap(route, sid, req.getMethod(), guarded)) return;
       if (sid && req.getMethod() === "get") this.pollArrivals.set(route.engine.internals.clients[sid]!.transport, { at: preciseNow(), forwarded: false });
       route.handle(guarded, req);
       return;
@@ -180,7 +181,9 @@ export class StickyRouter implements StickyPeer {
     const sid = new URLSearchParams(request.query).get("sid");
     // served after the uWS handler returned: writes must be corked explicitly
     const serveHere = () => {
-      res.cork(() => route.handle(res, replayRequest(request, res)));
+      res.cork(() => {
+        if (!sid || !this.refusedOverlap(route, sid, request.method, res)) route.handle(res, replayRequest(request, res));
+      });
     };
     if (!sid) return serveHere();
     if (route.engine.hasSession(sid)) {
@@ -237,6 +240,23 @@ export class StickyRouter implements StickyPeer {
     if (late && !late.aborted) late.cork(() => late.writeStatus("400 Bad Request").end("duplicate poll"));
     serve();
     transport.onError("overlap from client");
+  }
+
+  /**
+   * A request that overlaps one of its session's (a poll while one is pending, a data POST while
+   * one is being received: a client's fault, or a fuzzer's) is answered 400 and the session closed,
+   * as engine.io does, except that engine.io's uWS transport answers 500 (a server error) to it.
+   * Call with writes corked. `true` when it answered.
+   */
+  private refusedOverlap(route: Route, sid: string, method: string, res: GuardedResponse): boolean {
+    const transport = route.engine.internals.clients[sid]?.transport;
+    if (transport?.name !== "polling") return false;
+    const verb = method.toUpperCase();
+    if (verb === "GET" ? !transport.req : verb !== "POST" || !transport.dataReq) return false;
+    debug("overlapping %s of session %s: 400, the session closes", verb, sid);
+    res.writeStatus("400 Bad Request").writeHeader("content-type", "text/plain; charset=utf-8").end("overlapping request\n");
+    transport.onError(verb === "GET" ? "overlap from client" : "data request overlap from client");
+    return true;
   }
 
   /** Whether a request for a local session must be captured to check its order (see `request-order.ts`). */
