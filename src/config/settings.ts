@@ -401,8 +401,9 @@ export const SETTINGS = {
   },
   /**
    * `MAX_BACKLOG`: bytes waiting to be sent to one client (a WebSocket's backpressure, or a polling
-   * session's buffered packets) before it is disconnected as a slow consumer (it reconnects and
-   * recovers what it missed). Default `4194304` (4 MiB).
+   * session's buffered packets), measured when an event-loop turn that sent it packets ends, before
+   * it is disconnected as a slow consumer (it reconnects and recovers what it missed). Default
+   * `4194304` (4 MiB).
    */
   maxBacklog: {
     env: "MAX_BACKLOG",

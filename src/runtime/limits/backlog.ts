@@ -38,7 +38,8 @@ export function backlogWatchOf(io: Server): BacklogWatch | undefined {
 /**
  * `MAX_BACKLOG`: a client for which more bytes wait than the bound (a WebSocket's backpressure, or
  * the packets a polling session holds for its next GET) is disconnected instead of growing the
- * worker's memory. Checked on each packet sent to the client, and (uWS) after broadcasts
+ * worker's memory. Checked at the end of each event-loop turn in which the client was sent
+ * packets, and (uWS) after broadcasts
  * published natively, for their recipients. The disconnection reason is `forced close` with an
  * `Error("slow consumer: …")` description, a reason Socket.IO keeps the session for: with connection
  * state recovery the client reconnects and gets what it missed.
@@ -46,6 +47,8 @@ export function backlogWatchOf(io: Server): BacklogWatch | undefined {
 export class BacklogWatch {
   private readonly states = new WeakMap<EngineSocket, ConnState>();
   private readonly topics = new Set<string>();
+  /** Sessions that were sent packets this turn, checked when it ends (`checkAtTurnEnd`). */
+  private readonly due = new Map<EngineSocket, ConnState>();
   private sweepQueued = false;
 
   constructor(
@@ -68,7 +71,7 @@ export class BacklogWatch {
         state.allowance = Math.max(state.allowance, state.pending + transportBacklog(conn.transport));
         return;
       }
-      this.check(conn, state);
+      this.checkAtTurnEnd(conn, state);
     });
     // the write buffer went to the transport: what is still waiting is the transport's
     conn.on("flush", () => {
@@ -82,6 +85,26 @@ export class BacklogWatch {
     if (this.sweepQueued) return;
     this.sweepQueued = true;
     queueMicrotask(() => this.sweep());
+  }
+
+  /**
+   * Checks `conn` once the packets of this event-loop turn were handed to its transport. Packets
+   * created in one turn (a batch of broadcasts from the primary, an application's loop) wait in
+   * Engine.IO's write buffer until the Node engine's WebSocket transport finished its previous
+   * write, a few ticks later, even for a client that reads at once: counted on creation, a burst
+   * of `MAX_BACKLOG` bytes cut healthy clients. At the turn's end what waits is what the kernel
+   * did not take (a WebSocket) or what no GET took (polling).
+   */
+  private checkAtTurnEnd(conn: EngineSocket, state: ConnState): void {
+    if (state.cut || this.due.has(conn)) return;
+    this.due.set(conn, state);
+    if (this.due.size === 1) setImmediate(() => this.checkDue());
+  }
+
+  private checkDue(): void {
+    const due = [...this.due];
+    this.due.clear();
+    for (const [conn, state] of due) if (conn.readyState !== "closed") this.check(conn, state);
   }
 
   private sweep(): void {
