@@ -1,6 +1,6 @@
 import { Manager, type Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import { byInstance, closeAll, connect, connectMany, eventually, WS_ONLY } from "./helpers/clients";
+import { byInstance, closeAll, connect, connectMany, eventually, whoami, WS_ONLY } from "./helpers/clients";
 import { startNumberedStream } from "./helpers/numbered-stream";
 import { startServer } from "./helpers/server";
 import { ENGINES } from "./helpers/engines";
@@ -91,6 +91,78 @@ describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s"
       const code = await server.stop();
       if (code !== 0) console.log("LOGS", JSON.stringify(server.logs.filter((r) => r.level >= 40 || r.role === "primary").slice(-12)), server.stderr.join("").slice(-2000));
       expect(code).toBe(0);
+    }
+  });
+
+  it("broadcasts of several workers interleaved into one room reach clients that keep moving between workers exactly once, in each sender's order", async () => {
+    // every worker numbers and delivers its own broadcasts first, and the others get them one hop
+    // later: receivers that reconnect (to whichever worker the kernel picks) in the middle of
+    // four interleaved streams must still get each stream whole, once, in order
+    const server = await startServer({ workers: 4, engine });
+    const candidates = await connectMany(server.url, 16, WS_ONLY);
+    const receivers = [
+      ...(await connectMany(server.url, 5, reconnecting)),
+      ...(await connectMany(server.url, 5, { ...WS_ONLY, ...reconnecting })),
+    ];
+    const outsiders = await connectMany(server.url, 2, { ...WS_ONLY, ...reconnecting });
+    const everyone = [...candidates, ...receivers, ...outsiders];
+    try {
+      // one sender per worker
+      const senders = [...(await byInstance(candidates)).values()].map((group) => group[0]!);
+      expect(senders.length).toBeGreaterThanOrEqual(2);
+      const got = receivers.map(() => new Map<number, number[]>());
+      receivers.forEach((socket, i) =>
+        socket.on("broadcast", (payload: { k: number; n: number }) => {
+          const list = got[i]!.get(payload.k) ?? [];
+          list.push(payload.n);
+          got[i]!.set(payload.k, list);
+        }),
+      );
+      const outsiderGot: unknown[] = [];
+      for (const socket of outsiders) socket.on("broadcast", (payload: unknown) => outsiderGot.push(payload));
+      await Promise.all(receivers.map((socket) => socket.timeout(30_000).emitWithAck("join", "mix")));
+      const ids = receivers.map((socket) => socket.id);
+
+      let running = true;
+      const acked = senders.map(() => [] as number[]);
+      const streams = senders.map(async (sender, k) => {
+        for (let n = 1; running; n++) {
+          await sender.timeout(30_000).emitWithAck("shout", { to: { room: "mix" }, payload: { k, n } });
+          acked[k]!.push(n);
+          await new Promise((resolve) => setTimeout(resolve, 3));
+        }
+      });
+      await eventually(() => acked.every((list) => list.length >= 10), 30_000, "every stream to start");
+      // six rounds: half of the receivers drop their connection at once and come back
+      let recoveries = 0;
+      let moves = 0;
+      for (let round = 0; round < 6; round++) {
+        const movers = receivers.filter((_, i) => i % 2 === round % 2);
+        const before = await Promise.all(movers.map((socket) => whoami(socket)));
+        const back = movers.map((socket) => new Promise<void>((resolve) => socket.once("connect", () => resolve())));
+        for (const socket of movers) socket.io.engine.close();
+        await Promise.all(back);
+        recoveries += movers.filter((socket) => socket.recovered).length;
+        const after = await Promise.all(movers.map((socket) => whoami(socket)));
+        moves += after.filter((info, i) => info.instance !== before[i]!.instance).length;
+        const sent = acked.map((list) => list.length);
+        await eventually(() => acked.every((list, k) => list.length >= sent[k]! + 5), 30_000, "the streams to go on");
+      }
+      running = false;
+      await Promise.all(streams);
+      // everything acknowledged was broadcast: wait for each stream's last number everywhere
+      await eventually(() => got.every((streamsGot) => acked.every((list, k) => streamsGot.get(k)?.includes(list[list.length - 1]!))), 30_000, "the last numbers");
+      console.log(`[${engine}] ${senders.length} interleaved streams, ${acked.reduce((n, list) => n + list.length, 0)} broadcasts; ${recoveries} recoveries of 30, ${moves} to another worker`);
+      expect(recoveries).toBe(30);
+      expect(moves).toBeGreaterThan(0);
+      for (const [i, streamsGot] of got.entries()) {
+        for (const [k, list] of acked.entries()) expect(streamsGot.get(k), `receiver ${i}, stream ${k}`).toEqual(list);
+      }
+      expect(receivers.map((socket) => socket.id)).toEqual(ids);
+      expect(outsiderGot).toEqual([]);
+    } finally {
+      closeAll(everyone);
+      expect(await server.stop()).toBe(0);
     }
   });
 

@@ -212,30 +212,40 @@ describe.each(ENGINES)("slow consumers (%s)", (engine) => {
     await server.stop();
   });
 
+  /** Blasts of this file are numbered: a client counts the bulks of one blast only. */
+  let blasts = 0;
+
   /** A client that reads everything it is sent and reports each 10th bulk to the blast it asked for. */
   async function healthyClient(): Promise<Socket> {
     const socket = await connect(server.url, WS_ONLY);
     clients.push(socket);
-    socket.on("bulk", (i: number) => {
-      if (i % 10 === 9 || i === COUNT - 1) socket.emit("got", i);
+    socket.on("bulk", (i: number, _payload: string, id: number) => {
+      if (i % 10 === 9 || i === COUNT - 1) socket.emit("got", i, id);
     });
     return socket;
   }
 
-  /** Asks for one blast of `COUNT` broadcasts; resolves once `receiver` got all of them, in order. */
+  /** Asks `requester` for blast `id` of `COUNT` broadcasts; resolves once it was acknowledged. */
+  async function askBlast(requester: Socket, id: number): Promise<void> {
+    expect(await requester.timeout(30_000).emitWithAck("blast", { count: COUNT, size: SIZE, id })).toEqual({ ok: true });
+  }
+
+  /** One blast; resolves once `receiver` got all of it, in order. */
   async function blast(receiver: Socket): Promise<void> {
-    const all = collect(receiver, COUNT);
-    expect(await receiver.timeout(30_000).emitWithAck("blast", { count: COUNT, size: SIZE })).toEqual({ ok: true });
+    const id = ++blasts;
+    const all = collect(receiver, id);
+    await askBlast(receiver, id);
     expect(await all).toEqual(Array.from({ length: COUNT }, (_, i) => i));
   }
 
-  /** Resolves with the indexes of the `bulk` events `socket` got, once it has `count` distinct ones. */
-  function collect(socket: Socket, count: number, timeoutMs = 60_000): Promise<number[]> {
+  /** Resolves with the indexes of the bulks of blast `id` that `socket` got, once it has `COUNT` distinct ones. */
+  function collect(socket: Socket, id: number, timeoutMs = 60_000): Promise<number[]> {
     const got: number[] = [];
     return new Promise((resolve, reject) => {
-      const onBulk = (i: number) => {
+      const onBulk = (i: number, _payload: string, blastId: number) => {
+        if (blastId !== id) return;
         got.push(i);
-        if (new Set(got).size === count) {
+        if (new Set(got).size === COUNT) {
           clearTimeout(timer);
           socket.off("bulk", onBulk);
           resolve(got);
@@ -243,7 +253,7 @@ describe.each(ENGINES)("slow consumers (%s)", (engine) => {
       };
       const timer = setTimeout(() => {
         socket.off("bulk", onBulk);
-        reject(new Error(`got ${new Set(got).size} of ${count}`));
+        reject(new Error(`got ${new Set(got).size} of ${COUNT}`));
       }, timeoutMs);
       socket.on("bulk", onBulk);
     });
@@ -290,8 +300,9 @@ describe.each(ENGINES)("slow consumers (%s)", (engine) => {
     const record = await server.waitForLog((r) => r.event === "slow-consumer" && r.sid === sid);
     expect(record.transport).toBe("polling");
     expect(record.backlog as number).toBeGreaterThan(1024 * 1024);
-    // checked when a turn ends: the bound plus at most one turn's packets (a paced round of 10)
-    expect(record.backlog as number).toBeLessThan(1024 * 1024 + 11 * SIZE);
+    // checked when a turn ends: the bound plus one turn's packets (on the worker that is not the
+    // requester's, a batch from the primary may hold several rounds), far below the 20 MB blast
+    expect(record.backlog as number).toBeLessThan(4 * 1024 * 1024);
   });
 
   it("a slow consumer that was cut off reconnects and recovers every broadcast it missed", async () => {
@@ -302,12 +313,13 @@ describe.each(ENGINES)("slow consumers (%s)", (engine) => {
     const hello = nextEvent(slow, "hello");
     await slow.timeout(30_000).emitWithAck("hello");
     await hello;
-    const everything = collect(slow, COUNT);
+    const id = ++blasts;
+    const everything = collect(slow, id);
     const raw = (slow.io.engine.transport as unknown as { ws: WebSocket }).ws;
     raw.pause();
     const cuts = server.logs.filter((r) => r.event === "slow-consumer").length;
-    const all = collect(healthy, COUNT);
-    expect(await healthy.timeout(30_000).emitWithAck("blast", { count: COUNT, size: SIZE })).toEqual({ ok: true });
+    const all = collect(healthy, id);
+    await askBlast(healthy, id);
     await all;
     await server.waitForLog((r) => r.event === "slow-consumer" && r.sid === slow.io.engine.id);
     expect(server.logs.filter((r) => r.event === "slow-consumer").length).toBe(cuts + 1);

@@ -411,7 +411,7 @@ export const SETTINGS = {
     default: "4194304",
     doc: {
       meaning:
-        "bytes waiting for one client (WebSocket backpressure, uWS or `ws`; packets a polling session holds for its next GET) before it is disconnected as a slow consumer (server reason `forced close`, description `slow consumer: …`; logged, counted): it reconnects and recovers what it missed. uWS closes such a WebSocket rather than skipping it in `publish`, so no broadcast is silently lost. Keep it above the largest burst a healthy client gets at once (a recovery replay included)",
+        "bytes waiting for one client (WebSocket backpressure, uWS or `ws`; packets a polling session holds for its next GET) when an event-loop turn that sent it packets ends (a burst made in one turn is measured once handed to the socket, not while Engine.IO still holds it) before it is disconnected as a slow consumer (server reason `forced close`, description `slow consumer: …`; logged, counted): it reconnects and recovers what it missed. uWS closes such a WebSocket rather than skipping it in `publish`, so no broadcast is silently lost. Keep it above the largest burst a healthy client gets at once (a recovery replay included)",
     },
   },
   /**

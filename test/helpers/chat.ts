@@ -17,8 +17,8 @@ export interface ChatClient {
   instance: string;
 }
 
-/** Offsets: `<boot>.<seq>` from the primary's log, `<ms>-<n>` from a Redis stream. */
-const OFFSET = /^([0-9a-f]{8}\.[0-9a-z]+|\d+-\d+)$/;
+/** Offsets: `<boot>.<low>.<seq>,<seq>…` from the primary's log, `<ms>-<n>` from a Redis stream. */
+const OFFSET = /^([0-9a-f]{8}\.[0-9a-z]+\.[0-9a-z,]*|\d+-\d+)$/;
 
 function isRecoveryOffset(socket: Socket, value: unknown): boolean {
   return Boolean((socket as unknown as { _pid?: string })._pid) && typeof value === "string" && OFFSET.test(value);

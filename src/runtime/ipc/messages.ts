@@ -1,5 +1,6 @@
 import type { Verdict } from "../admission/address-limits";
-import type { RestoredSession, WireOptions, WirePacket, WireSession } from "../backends/rooms";
+import type { ClusterRestoredSession } from "../backends/cluster/recovery-log";
+import type { WireOptions, WirePacket, WireSession } from "../backends/rooms";
 import type { ProcessReport } from "../metrics/report";
 import type { StateChange, StateOperation, StateResult } from "../../state/shared-state";
 
@@ -14,7 +15,7 @@ import type { StateChange, StateOperation, StateResult } from "../../state/share
  *   admin port's `/stats` and `/metrics`);
  * - `admission:admit` → `admission/primary.ts`;
  * - `state:operation` → `backends/cluster/primary.ts` (the shared state of one machine);
- * - `recovery:position`, `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
+ * - `recovery:join`, `recovery:restore` → `backends/cluster/primary.ts` (the recovery log).
  * Transport, ids, timeouts and cleanup: `./primary.ts` and `./worker.ts`; no other module sends or
  * listens to IPC messages of ours.
  */
@@ -35,14 +36,16 @@ export interface WorkerNotices {
    * check), as `[address, delta]` pairs; always sent before the worker's next `admission:admit`.
    */
   "admission:changes": { changes: Array<[string, 1 | -1]> };
-  /** recovery: a recoverable broadcast, to stamp with an offset, log and deliver to every worker. */
-  "recovery:broadcast": { nsp: string; packet: WirePacket; opts: WireOptions };
   /**
-   * recovery: a socket with a recovery id connected, or its rooms changed; `seen` is the last
-   * offset (sequence number) the worker had delivered when the socket joined: what a client
-   * without an offset missed starts after it.
+   * recovery: a recoverable broadcast the worker delivered to its own sockets, number `seq` of its
+   * origin: to log and forward to the other workers.
    */
-  "recovery:session": { nsp: string; session: Omit<WireSession, "data">; seen: number };
+  "recovery:broadcast": { nsp: string; packet: WirePacket; opts: WireOptions; seq: number };
+  /**
+   * recovery: a socket with a recovery id connected, or its rooms changed; `seen` is the worker's
+   * offset when the socket joined: what a client without an offset missed comes after it.
+   */
+  "recovery:session": { nsp: string; session: Omit<WireSession, "data">; seen: string };
   /** recovery: a socket disconnected for a reason it may recover from. */
   "recovery:persist": { nsp: string; session: WireSession };
   /** recovery: a socket left for good (its session must not be restored). */
@@ -55,12 +58,12 @@ export interface WorkerRequests {
   /** state: one shared-state operation, atomic across the machine. */
   "state:operation": { body: StateOperation; reply: StateResult };
   /**
-   * recovery: the log's last sequence number, asked once at start (deliveries of later ones reach
-   * the worker after the answer).
+   * recovery: asked once at start: the worker's origin (its broadcasts' numbering) and where the
+   * log stands (broadcasts logged later are forwarded to the worker after the answer).
    */
-  "recovery:position": { body: Record<string, never>; reply: { seq: number } };
+  "recovery:join": { body: Record<string, never>; reply: { origin: number; offset: string } };
   /** recovery: restore session `pid` of namespace `nsp` and the packets after `offset`. */
-  "recovery:restore": { body: { nsp: string; pid: string; offset: string }; reply: RestoredSession | null };
+  "recovery:restore": { body: { nsp: string; pid: string; offset: string }; reply: ClusterRestoredSession | null };
 }
 
 export interface PrimaryNotices {
@@ -80,8 +83,10 @@ export interface PrimaryNotices {
   "worker:handover": Record<string, never>;
   /** supervision: the previous generation is gone (a handover): take new sessions (see `ClusterPlan.held`). */
   "worker:serve": Record<string, never>;
-  /** recovery: a logged broadcast in the primary's order, to deliver locally (every worker, the sender included). */
-  "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions };
+  /** recovery: a logged broadcast of another worker (number `seq` of `origin`), to deliver locally. */
+  "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions; origin: number; seq: number };
+  /** recovery: the worker of `origin` is gone; everything of it (up to `final`) was forwarded before this notice. */
+  "recovery:ended": { origin: number; final: number };
   /**
    * recovery: the client of session `sid` came back on another connection while this worker still
    * holds its old one (dead, but not noticed yet): close the old one, so that the session moves now.

@@ -131,6 +131,11 @@ export function namespaceSocket(nsp: Namespace, id: string): SocketInternals | u
   return socket && asSocketInternals(socket);
 }
 
+/** Whether socket `id` of namespace `nsp` is still being set up (its middlewares run; it is in no room yet). */
+export function isConnecting(nsp: Namespace, id: string): boolean {
+  return asNamespaceInternals(nsp)._preConnectSockets.has(id);
+}
+
 /** `io`'s connection state recovery options, when it is on. */
 export function recoveryOptions(io: Server): { maxDisconnectionDuration?: number } | undefined {
   return (io as unknown as { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } }).opts.connectionStateRecovery;

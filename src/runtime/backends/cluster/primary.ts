@@ -26,18 +26,21 @@ export function startClusterPrimary({ config, channel, handedOver }: { config: C
     maxDisconnectionDuration: config.recoveryWindow,
     maxPackets: config.recoveryMaxPackets,
     workerConnected: (id) => cluster.workers?.[id]?.isConnected() === true,
-    deliver: (nsp, packet, opts) => channel.broadcast("recovery:deliver", { nsp, packet, opts }),
+    forward: (nsp, packet, opts, origin, seq, from) => channel.broadcast("recovery:deliver", { nsp, packet, opts, origin, seq }, from),
+    ended: (origin, final) => channel.broadcast("recovery:ended", { origin, final }),
     evict: (id, nsp, sid) => {
       const worker = cluster.workers?.[id];
       if (worker) channel.send(worker, "recovery:evict", { nsp, sid });
     },
   }, (handedOver as { recovery?: RecoveryLogSnapshot } | undefined)?.recovery);
-  channel.on("recovery:broadcast", (_worker, { nsp, packet, opts }) => log.broadcast(nsp, packet, opts));
+  channel.handle("recovery:join", (worker) => log.join(worker.id));
+  channel.on("recovery:broadcast", (worker, { nsp, packet, opts, seq }) => log.broadcast(worker.id, nsp, packet, opts, seq));
   channel.on("recovery:session", (worker, { nsp, session, seen }) => log.connected(worker.id, nsp, session, seen));
-  channel.handle("recovery:position", () => ({ seq: log.position() }));
   channel.on("recovery:persist", (worker, { nsp, session }) => log.disconnected(worker.id, nsp, session));
   channel.on("recovery:forget", (worker, { nsp, sid }) => log.forget(worker.id, nsp, sid));
-  channel.handle("recovery:restore", (worker, { nsp, pid, offset }) => log.restoreWhenDisconnected(nsp, pid, offset, worker.id));
+  channel.handle("recovery:restore", (worker, { nsp, pid, offset }) => log.restoreWhenReady(nsp, pid, offset, worker.id));
+  // a worker's origin ends once its channel closed (everything it sent was read), or at its exit
+  cluster.on("disconnect", (worker) => log.workerDisconnected(worker.id));
   channel.onWorkerExit((workerId) => log.workerDied(workerId));
   return { handOver: () => ({ recovery: log.snapshot() }) };
 }

@@ -2,8 +2,9 @@ import { NodeClusterAdapter } from "@socket.io/cluster-adapter";
 import createDebug from "debug";
 import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId } from "socket.io-adapter";
 import type { WorkerChannel } from "../../ipc/worker";
-import { closeSuperseded, namespaceSocket, recoveryEnabled, replayMissed } from "../../sockets/internals";
-import { fromWire, reaches, toWire, type WireOptions, type WirePacket, type WireSession } from "../rooms";
+import { closeSuperseded, isConnecting, namespaceSocket, recoveryEnabled, replayMissed } from "../../sockets/internals";
+import { fromWire, reaches, toWire, type WireOptions, type WireSession } from "../rooms";
+import { DeliveryPosition, encodeOffset, parseOffset, type Position } from "./offsets";
 
 const debug = createDebug("runtime:recovery");
 
@@ -21,28 +22,90 @@ interface Packet {
 /** A socket as the catch-up sends to it. */
 type CatchingUpSocket = Parameters<typeof replayMissed>[0] & { id: string };
 
+/** A recoverable broadcast delivered here: its origin, its number, its data (without offset), its target. */
+interface Delivery {
+  origin: number;
+  seq: number;
+  data: unknown[];
+  opts: WireOptions;
+}
+
+/**
+ * A restored session on its way to its socket: the broadcasts it must get (data with offsets),
+ * and where its client stands per origin (`had`), so that nothing is given twice.
+ */
+class CatchUp {
+  readonly packets: unknown[][] = [];
+  private readonly had = new Map<number, number>();
+
+  constructor(
+    readonly session: WireSession,
+    private readonly base: Position,
+  ) {
+    base.seqs.forEach((seq, i) => this.had.set(base.low + i, seq));
+  }
+
+  /**
+   * Adds broadcast `seq` of `origin` unless the client has it. Its offset: where the client stands
+   * once it has it (per origin, the last it got; the origins below `base.low` it had to their end).
+   */
+  add(origin: number, seq: number, data: unknown[]): void {
+    if (origin < this.base.low || seq <= (this.had.get(origin) ?? 0)) return;
+    this.had.set(origin, seq);
+    let top = this.base.low - 1;
+    for (const known of this.had.keys()) top = Math.max(top, known);
+    const seqs: number[] = [];
+    for (let known = this.base.low; known <= top; known++) seqs.push(this.had.get(known) ?? 0);
+    this.packets.push([...data, encodeOffset({ boot: this.base.boot, low: this.base.low, seqs })]);
+  }
+}
+
 /**
  * `@socket.io/cluster-adapter` plus connection state recovery across the cluster (which the
- * cluster adapter does not implement). Recoverable broadcasts (events without acknowledgement,
- * not volatile, not local) go through the primary (`./recovery-log.ts`), which stamps each with an
- * offset, logs it and delivers it to every worker in one order, the sender included; so a
- * client's offset always marks a prefix of what it was sent. Sessions (id, rooms) are kept by the
- * primary while connected, so they outlive a worker that dies. Everything else (acks,
- * `fetchSockets`, `serverSideEmit`, …) is the cluster adapter's.
+ * cluster adapter does not implement). A recoverable broadcast (an event without acknowledgement,
+ * not volatile, not local) is numbered in this worker's origin, delivered to the sockets here at
+ * once, and sent to the primary (`./recovery-log.ts`), which logs it and forwards it to the other
+ * workers; each delivery carries the offset of where this worker stands (`./offsets.ts`), so a
+ * client's offset names exactly what it was sent. Sessions (id, rooms) are kept by the primary
+ * while connected, so they outlive a worker that dies. Everything else (acks, `fetchSockets`,
+ * `serverSideEmit`, …) is the cluster adapter's.
  *
  * Returns the adapter class for `new Server({ adapter })` (Socket.IO makes one per namespace);
- * every namespace's adapter talks to the primary through `channel`. `position`: the log's last
- * sequence number when the worker started.
+ * every namespace's adapter talks to the primary through `channel`. `joined`: this worker's origin
+ * and where the log stood when it started (none: recovery is off).
  */
-export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): typeof NodeClusterAdapter {
+export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { origin: number; offset: string }): typeof NodeClusterAdapter {
   /** The adapters of this process by namespace name, for the primary's deliveries. */
   const byNamespace = new Map<string, RecoveringClusterAdapter>();
-  /** The last sequence number delivered here (offsets are numbered across namespaces). */
-  let seen = position;
-  channel.on("recovery:deliver", ({ nsp, packet, opts }) => {
-    seen = Math.max(seen, sequenceOf(packet.data[packet.data.length - 1]));
-    byNamespace.get(nsp)?.deliver(packet, opts);
+  const start = joined && parseOffset(joined.offset);
+  /** Where this worker stands in every origin's broadcasts (offsets are numbered across namespaces). */
+  const position = joined && start ? new DeliveryPosition(start.boot, start, joined.origin) : undefined;
+  /**
+   * Deliveries waiting for the one in progress: a delivery can cause a broadcast (a listener of
+   * outgoing packets, such as the admin UI's, emits), which is delivered after it, not inside it,
+   * so that every socket gets this worker's deliveries in one order.
+   */
+  const queue: Array<() => void> = [];
+  let delivering = false;
+  const inOrder = (delivery: () => void) => {
+    queue.push(delivery);
+    if (delivering) return;
+    delivering = true;
+    try {
+      for (let next = queue.shift(); next; next = queue.shift()) next();
+    } finally {
+      delivering = false;
+    }
+  };
+  channel.on("recovery:deliver", ({ nsp, packet, opts, origin, seq }) => {
+    if (!position?.accepts(origin, seq)) return void debug("broadcast %d of origin %d not delivered: not the next one", seq, origin);
+    inOrder(() => {
+      const adapter = byNamespace.get(nsp);
+      if (adapter) adapter.deliver({ origin, seq, data: packet.data, opts });
+      else position.delivered(origin, seq); // a namespace this worker does not have: nothing to send
+    });
   });
+  channel.on("recovery:ended", ({ origin, final }) => position?.originEnded(origin, final));
   channel.on("recovery:evict", ({ nsp, sid }) => {
     const socket = byNamespace.get(nsp)?.nsp.sockets.get(sid);
     if (!socket) return;
@@ -51,8 +114,12 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
   });
 
   class RecoveringClusterAdapter extends NodeClusterAdapter {
-    /** Sessions restored here whose socket is not connected yet → the session and the broadcasts it must still get. */
-    private readonly catchingUp = new Map<SocketId, { session: WireSession; packets: unknown[][] }>();
+    /** Sessions restored here whose socket is not connected yet → what it must still get. */
+    private readonly catchingUp = new Map<SocketId, CatchUp>();
+    /** Restores asked and not answered yet: what was delivered here meanwhile, to merge with the answer. */
+    private readonly restoring = new Set<Delivery[]>();
+    /** Broadcasts to one socket still being set up, by its id: sent once it connects. */
+    private readonly connecting = new Map<SocketId, Delivery[]>();
 
     constructor(nsp: ConstructorParameters<typeof NodeClusterAdapter>[0]) {
       super(nsp);
@@ -61,7 +128,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
     }
 
     private get recovery(): boolean {
-      return recoveryEnabled(this.nsp.server);
+      return position !== undefined && recoveryEnabled(this.nsp.server);
     }
 
     private recoverable(packet: Packet, opts: BroadcastOptions): boolean {
@@ -70,16 +137,35 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
 
     override broadcast(packet: Packet, opts: BroadcastOptions): Promise<void> {
       if (!this.recoverable(packet, opts)) return super.broadcast(packet, opts);
-      channel.notify("recovery:broadcast", { nsp: this.nsp.name, packet: { type: packet.type, data: packet.data, nsp: packet.nsp }, opts: toWire(opts) });
+      const seq = position!.next();
+      const wire = toWire(opts);
+      // written at once (the channel serialises it now): the primary logs and forwards it in this worker's order
+      channel.notify("recovery:broadcast", { nsp: this.nsp.name, packet: { type: packet.type, data: packet.data, nsp: packet.nsp }, opts: wire, seq });
+      inOrder(() => this.deliver({ origin: position!.origin, seq, data: packet.data, opts: wire }));
       return Promise.resolve();
     }
 
-    /** A logged broadcast, in the primary's order: to the local sockets, and to sessions catching up. */
-    deliver(packet: WirePacket, opts: WireOptions): void {
+    /**
+     * A recoverable broadcast, this worker's or forwarded, counted as delivered here: to the
+     * sockets here (with this worker's offset), to sessions being restored, and, when it is sent
+     * to one socket still being set up (an emit in a middleware: Socket.IO sends `socket.emit`
+     * as a broadcast to the socket's room when recovery is on), to that socket once it connects.
+     */
+    deliver(delivery: Delivery): void {
+      position!.delivered(delivery.origin, delivery.seq);
+      for (const waiting of this.restoring) waiting.push(delivery);
       for (const pending of this.catchingUp.values()) {
-        if (reaches(pending.session.rooms, opts)) pending.packets.push(packet.data);
+        if (reaches(pending.session.rooms, delivery.opts)) pending.add(delivery.origin, delivery.seq, delivery.data);
       }
-      Adapter.prototype.broadcast.call(this, packet, fromWire(opts));
+      const [only] = delivery.opts.rooms;
+      if (delivery.opts.rooms.length === 1 && isConnecting(this.nsp, only!)) {
+        const held = this.connecting.get(only!) ?? [];
+        if (held.length === 0) setTimeout(() => this.connecting.delete(only!), RESTORE_TIMEOUT_MS * 6).unref();
+        held.push(delivery);
+        this.connecting.set(only!, held);
+        return;
+      }
+      Adapter.prototype.broadcast.call(this, { type: EVENT, data: [...delivery.data, position!.offset()], nsp: this.nsp.name }, fromWire(delivery.opts));
     }
 
     override addAll(id: SocketId, rooms: Set<Room>): void {
@@ -113,7 +199,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
       const pid = namespaceSocket(this.nsp, id)?.pid;
       const rooms = this.sids.get(id);
       if (!pid || !rooms) return;
-      channel.notify("recovery:session", { nsp: this.nsp.name, session: { sid: id, pid, rooms: [...rooms].map(String) }, seen });
+      channel.notify("recovery:session", { nsp: this.nsp.name, session: { sid: id, pid, rooms: [...rooms].map(String) }, seen: position!.offset() });
     }
 
     override persistSession(session: Session): void {
@@ -132,6 +218,11 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
     // CONNECT) without moving its offset, and gets them again from the next restore. So the missed
     // packets are given to Socket.IO as none, and sent here once the socket is connected.
     override restoreSession(pid: string, offset: string): Promise<Session> {
+      // what is delivered here from now on may be missing from the answer (this worker's own
+      // broadcasts that the primary has not read yet) or in it (forwarded before the answer was
+      // computed): kept, and merged with the answer without repeats
+      const meanwhile: Delivery[] = [];
+      this.restoring.add(meanwhile);
       return channel.request(
         "recovery:restore",
         { nsp: this.nsp.name, pid, offset },
@@ -141,31 +232,38 @@ export function recoveringClusterAdapter(channel: WorkerChannel, position = 0): 
           // from the answer on (before the next delivery is handled) until the socket connects,
           // the broadcasts it must get are kept for it
           onAnswer: (session) => {
+            this.restoring.delete(meanwhile);
             debug("restore of %s from %s: %s", pid, offset, session ? `session ${session.sid}` : "nothing");
             if (!session) return;
-            const { sid, pid: restored, rooms, data, missedPackets } = session;
-            this.catchingUp.set(sid, { session: { sid, pid: restored, rooms, data }, packets: [...missedPackets] });
-            setTimeout(() => this.catchingUp.delete(session.sid), RESTORE_TIMEOUT_MS * 6).unref();
+            const { sid, pid: restored, rooms, data, base, missed } = session;
+            const pending = new CatchUp({ sid, pid: restored, rooms, data }, base);
+            for (const [origin, seq, packetData] of missed) pending.add(origin, seq, packetData);
+            for (const delivery of meanwhile) {
+              if (reaches(rooms, delivery.opts)) pending.add(delivery.origin, delivery.seq, delivery.data);
+            }
+            this.catchingUp.set(sid, pending);
+            setTimeout(() => this.catchingUp.delete(sid), RESTORE_TIMEOUT_MS * 6).unref();
           },
         },
-      ).then((session) => session && { ...session, missedPackets: [] }) as Promise<Session>;
+      ).then((session) => session && { sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data, missedPackets: [] }) as Promise<Session>;
     }
 
     /** A restored socket is connected (its CONNECT is written): send it what it missed, then what was broadcast while it was being restored. */
     private caughtUp(socket: CatchingUpSocket): void {
       const pending = this.catchingUp.get(socket.id);
-      if (!pending) return;
-      this.catchingUp.delete(socket.id);
-      debug("%s caught up with %d packets", socket.id, pending.packets.length);
-      replayMissed(socket, this.nsp.name, pending.packets);
+      if (pending) {
+        this.catchingUp.delete(socket.id);
+        debug("%s caught up with %d packets", socket.id, pending.packets.length);
+        replayMissed(socket, this.nsp.name, pending.packets);
+      }
+      const held = this.connecting.get(socket.id);
+      if (!held) return;
+      this.connecting.delete(socket.id);
+      // delivered here before the socket joined its room: it joined past them, so they carry where this worker stands now
+      for (const delivery of held) {
+        Adapter.prototype.broadcast.call(this, { type: EVENT, data: [...delivery.data, position!.offset()], nsp: this.nsp.name }, fromWire(delivery.opts));
+      }
     }
   }
   return RecoveringClusterAdapter;
-}
-
-/** The sequence number of an offset (`<boot>.<seq in base 36>`), or 0. */
-function sequenceOf(offset: unknown): number {
-  if (typeof offset !== "string") return 0;
-  const seq = parseInt(offset.slice(offset.indexOf(".") + 1), 36);
-  return Number.isSafeInteger(seq) ? seq : 0;
 }

@@ -10,10 +10,10 @@ const STATE_TIMEOUT_MS = 5000;
 
 /** The cluster backend's worker half: the recovering cluster adapter and the shared state held by the primary. */
 export async function startClusterWorker({ config, channel }: { config: Config; channel: WorkerChannel }): Promise<BackendWorker> {
-  // where the recovery log stands: every later broadcast is delivered here after this answer
-  const position = config.recoveryWindow > 0 ? await channel.request("recovery:position", {}, { timeoutMs: STATE_TIMEOUT_MS }) : { seq: 0 };
+  // this worker's origin, and where the recovery log stands: every later broadcast is forwarded here after this answer
+  const joined = config.recoveryWindow > 0 ? await channel.request("recovery:join", {}, { timeoutMs: STATE_TIMEOUT_MS }) : undefined;
   return {
-    adapter: recoveringClusterAdapter(channel, position.seq) as unknown as ServerOptions["adapter"],
+    adapter: recoveringClusterAdapter(channel, joined) as unknown as ServerOptions["adapter"],
     state: new ClusterState(channel),
     close: () => Promise.resolve(),
   };
