@@ -61,12 +61,14 @@ export class DeliveryPosition {
   /** The last sequence number given to one of this worker's own broadcasts. */
   private numbered = 0;
 
+  private readonly boot: string;
+
   constructor(
-    private readonly boot: string,
     start: Position,
-    /** This worker's origin. */
-    readonly origin: number,
+    /** This worker's origin (0: a position that numbers no broadcasts of its own). */
+    readonly origin = 0,
   ) {
+    this.boot = start.boot;
     this.low = start.low;
     start.seqs.forEach((seq, i) => this.seqs.set(start.low + i, seq));
   }

@@ -4,7 +4,7 @@ import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId 
 import type { WorkerChannel } from "../../ipc/worker";
 import { closeSuperseded, isConnecting, namespaceSocket, recoveryEnabled, replayMissed } from "../../sockets/internals";
 import { fromWire, reaches, toWire, type WireOptions, type WireSession } from "../rooms";
-import { DeliveryPosition, encodeOffset, parseOffset, type Position } from "./offsets";
+import { DeliveryPosition, parseOffset, type Position } from "./offsets";
 
 const debug = createDebug("runtime:recovery");
 
@@ -32,17 +32,17 @@ interface Delivery {
 
 /**
  * A restored session on its way to its socket: the broadcasts it must get (data with offsets),
- * and where its client stands per origin (`had`), so that nothing is given twice.
+ * and where its client stands (a {@link DeliveryPosition} of its own), so that nothing is given twice.
  */
 class CatchUp {
   readonly packets: unknown[][] = [];
-  private readonly had = new Map<number, number>();
+  private readonly had: DeliveryPosition;
 
   constructor(
     readonly session: WireSession,
-    private readonly base: Position,
+    base: Position,
   ) {
-    base.seqs.forEach((seq, i) => this.had.set(base.low + i, seq));
+    this.had = new DeliveryPosition(base);
   }
 
   /**
@@ -50,13 +50,9 @@ class CatchUp {
    * once it has it (per origin, the last it got; the origins below `base.low` it had to their end).
    */
   add(origin: number, seq: number, data: unknown[]): void {
-    if (origin < this.base.low || seq <= (this.had.get(origin) ?? 0)) return;
-    this.had.set(origin, seq);
-    let top = this.base.low - 1;
-    for (const known of this.had.keys()) top = Math.max(top, known);
-    const seqs: number[] = [];
-    for (let known = this.base.low; known <= top; known++) seqs.push(this.had.get(known) ?? 0);
-    this.packets.push([...data, encodeOffset({ boot: this.base.boot, low: this.base.low, seqs })]);
+    if (!this.had.accepts(origin, seq)) return;
+    this.had.delivered(origin, seq);
+    this.packets.push([...data, this.had.offset()]);
   }
 }
 
@@ -79,31 +75,31 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
   const byNamespace = new Map<string, RecoveringClusterAdapter>();
   const start = joined && parseOffset(joined.offset);
   /** Where this worker stands in every origin's broadcasts (offsets are numbered across namespaces). */
-  const position = joined && start ? new DeliveryPosition(start.boot, start, joined.origin) : undefined;
+  const position = joined && start ? new DeliveryPosition(start, joined.origin) : undefined;
   /**
    * Deliveries waiting for the one in progress: a delivery can cause a broadcast (a listener of
    * outgoing packets, such as the admin UI's, emits), which is delivered after it, not inside it,
    * so that every socket gets this worker's deliveries in one order.
    */
-  const queue: Array<() => void> = [];
+  const queue: Array<[string, Delivery]> = [];
   let delivering = false;
-  const inOrder = (delivery: () => void) => {
-    queue.push(delivery);
+  const deliverInOrder = (nsp: string, delivery: Delivery) => {
+    queue.push([nsp, delivery]);
     if (delivering) return;
     delivering = true;
     try {
-      for (let next = queue.shift(); next; next = queue.shift()) next();
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const adapter = byNamespace.get(next[0]);
+        if (adapter) adapter.deliver(next[1]);
+        else position!.delivered(next[1].origin, next[1].seq); // a namespace this worker does not have: nothing to send
+      }
     } finally {
       delivering = false;
     }
   };
   channel.on("recovery:deliver", ({ nsp, packet, opts, origin, seq }) => {
     if (!position?.accepts(origin, seq)) return void debug("broadcast %d of origin %d not delivered: not the next one", seq, origin);
-    inOrder(() => {
-      const adapter = byNamespace.get(nsp);
-      if (adapter) adapter.deliver({ origin, seq, data: packet.data, opts });
-      else position.delivered(origin, seq); // a namespace this worker does not have: nothing to send
-    });
+    deliverInOrder(nsp, { origin, seq, data: packet.data, opts });
   });
   channel.on("recovery:ended", ({ origin, final }) => position?.originEnded(origin, final));
   channel.on("recovery:evict", ({ nsp, sid }) => {
@@ -141,7 +137,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
       const wire = toWire(opts);
       // written at once (the channel serialises it now): the primary logs and forwards it in this worker's order
       channel.notify("recovery:broadcast", { nsp: this.nsp.name, packet: { type: packet.type, data: packet.data, nsp: packet.nsp }, opts: wire, seq });
-      inOrder(() => this.deliver({ origin: position!.origin, seq, data: packet.data, opts: wire }));
+      deliverInOrder(this.nsp.name, { origin: position!.origin, seq, data: packet.data, opts: wire });
       return Promise.resolve();
     }
 
@@ -165,6 +161,11 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
         this.connecting.set(only!, held);
         return;
       }
+      this.sendHere(delivery);
+    }
+
+    /** Sends a delivery to its recipients here, with where this worker stands now as its offset. */
+    private sendHere(delivery: Delivery): void {
       Adapter.prototype.broadcast.call(this, { type: EVENT, data: [...delivery.data, position!.offset()], nsp: this.nsp.name }, fromWire(delivery.opts));
     }
 
@@ -260,9 +261,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
       if (!held) return;
       this.connecting.delete(socket.id);
       // delivered here before the socket joined its room: it joined past them, so they carry where this worker stands now
-      for (const delivery of held) {
-        Adapter.prototype.broadcast.call(this, { type: EVENT, data: [...delivery.data, position!.offset()], nsp: this.nsp.name }, fromWire(delivery.opts));
-      }
+      for (const delivery of held) this.sendHere(delivery);
     }
   }
   return RecoveringClusterAdapter;

@@ -42,7 +42,7 @@ describe("recovery offsets", () => {
   });
 
   it("a worker's position: its own broadcasts, forwarded ones in order, ended origins folded below `low`", () => {
-    const position = new DeliveryPosition("b", { boot: "b", low: 1, seqs: [4, 0] }, 3);
+    const position = new DeliveryPosition({ boot: "b", low: 1, seqs: [4, 0] }, 3);
     expect(position.offset()).toBe("b.1.4,0");
     expect(position.next()).toBe(1);
     expect(position.offset()).toBe("b.1.4,0"); // numbered, not delivered yet

@@ -240,7 +240,8 @@ export class RecoveryLog {
    */
   restoreWhenReady(nsp: string, pid: string, offset: string, worker: number): ClusterRestoredSession | null | AnswerLater<ClusterRestoredSession | null> {
     const session = this.sessions.get(pid);
-    if (!this.blocked(nsp, pid, offset)) return this.restore(nsp, pid, offset, worker);
+    const first = this.blocked(nsp, pid, offset);
+    if (!first) return this.restore(nsp, pid, offset, worker);
     return new AnswerLater((resolve) => {
       const check = (force: boolean) => {
         const blocker = this.blocked(nsp, pid, offset);
@@ -252,7 +253,7 @@ export class RecoveryLog {
       const wakeUp = () => check(false);
       const timer = setTimeout(() => check(true), RESTORE_WAIT_MS);
       this.waiting.add(wakeUp);
-      if (this.blocked(nsp, pid, offset) === "connected" && session) {
+      if (first === "connected" && session) {
         debug("restore of %s (%s): its old connection on worker %d is closed first", pid, session.sid, session.worker);
         this.options.evict(session.worker, nsp, session.sid);
       }
