@@ -130,6 +130,7 @@ describe.each(ENGINES)("GET /metrics, ENGINE=%s, 2 workers", (engine) => {
         runtime_relayed_upgrades_total: "relayedUpgrades",
         runtime_overlapping_polls_across_hop_total: "overlappingPollsAcrossHop",
         runtime_cancelled_forwarded_polls_total: "cancelledForwardedPolls",
+        runtime_polls_past_ping_deadline_total: "pollsPastPingDeadline",
       } as const;
       for (const [metric, field] of Object.entries(names)) {
         expect(m.types.get(metric)).toBe("counter");

@@ -11,6 +11,7 @@ export const routingCounters = {
   relayedUpgrades: 0,
   overlappingPollsAcrossHop: 0,
   cancelledForwardedPolls: 0,
+  pollsPastPingDeadline: 0,
 };
 
 /** The router's counters and the number of Engine.IO sessions, as metrics of this worker. */
@@ -39,6 +40,11 @@ export function registerRoutingMetrics(registry: Registry, sessions: () => numbe
     "runtime_cancelled_forwarded_polls_total",
     "Polls this worker was forwarding to their session's owner when their client cancelled them: the owner may not learn of the cancellation before the client's next poll",
     () => routingCounters.cancelledForwardedPolls,
+  );
+  counter(
+    "runtime_polls_past_ping_deadline_total",
+    "Polls served by a session whose heartbeat deadline (ping due + pingTimeout) had passed: its ping timeout timer was late (a busy machine)",
+    () => routingCounters.pollsPastPingDeadline,
   );
   new Gauge({
     name: "runtime_engine_sessions",

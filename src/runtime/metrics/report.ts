@@ -52,6 +52,12 @@ export interface WorkerStats {
   overlappingPollsAcrossHop: number;
   /** Polls this worker was forwarding when their client cancelled them (the owner may never see them). */
   cancelledForwardedPolls: number;
+  /**
+   * Polls served by a session whose heartbeat deadline had passed (the ping due plus `pingTimeout`):
+   * the worker's ping timeout timer fired late, as on a machine that keeps it off the CPU. No living
+   * client polls that late; a protocol test that waits for the deadline does (`engines/ping-deadlines.ts`).
+   */
+  pollsPastPingDeadline: number;
   /** What the per-socket limits refused or contained (`src/runtime/limits/`). */
   limits?: LimitCounters;
   rss: number;

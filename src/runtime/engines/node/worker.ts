@@ -12,6 +12,7 @@ import { serveWithNode } from "./serve";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { EngineServerInternals } from "../../sockets/internals";
 import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
+import { watchPingDeadline } from "../ping-deadlines";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order";
 import { createSessionId } from "../session-id";
 
@@ -46,7 +47,10 @@ class NodeEngineServer extends EngineIoServer {
       if (!keepAlive()) headers.Connection = "close";
     });
     this.use(keepRequestOrder(this as unknown as EngineServerInternals) as never);
-    this.prependListener("connection", (session) => this.admission.opened(session));
+    this.prependListener("connection", (session) => {
+      this.admission.opened(session);
+      watchPingDeadline(session, this.opts);
+    });
   }
 
   override generateId(): string {

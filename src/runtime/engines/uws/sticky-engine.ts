@@ -9,6 +9,7 @@ import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
 import { hopsOf } from "./request-capture";
 import { closeUpgrade } from "./upgrade-refusal";
+import { watchPingDeadline } from "../ping-deadlines";
 
 /** What the engine needs from the worker's sticky router. */
 export interface StickyPeer {
@@ -108,7 +109,11 @@ export class StickyUServer extends uServer {
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "connection") this.admission.opened(args[0] as AdmittedSession);
+    if (event === "connection") {
+      this.admission.opened(args[0] as AdmittedSession);
+      // before the gate holds it: its heartbeat started with the handshake
+      watchPingDeadline(args[0] as EngineSocket, this.opts);
+    }
     if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
       this.gate.hold(args[0] as EngineSocket);
       return true;

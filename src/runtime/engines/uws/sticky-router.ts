@@ -176,7 +176,7 @@ export class StickyRouter implements StickyPeer {
   }
 
   /** Serves a captured request: here, after a pending takeover, or at the session's owner. */
-  private dispatch(route: Route, request: CapturedRequest, res: GuardedResponse): void {
+  private dispatch(route: Route, request: CapturedRequest, res: GuardedResponse, pendingChecked = false): void {
     if (res.aborted) return;
     const sid = new URLSearchParams(request.query).get("sid");
     // served after the uWS handler returned: writes must be corked explicitly
@@ -202,8 +202,15 @@ export class StickyRouter implements StickyPeer {
         // event loop got to the request: on a busy machine a delay longer than the gap between
         // the two polls reverses them, and nothing here can tell (counted, for `/stats`).
         const pending = this.pollArrivals.get(transport);
+        const refusesPending = request.arrivedAt < (pending?.at ?? Infinity);
+        // Before the pending poll is refused as the later one, its connection gets the chance to
+        // say that the client cancelled it: a client cancels a poll and sends a new one through
+        // another worker; when this worker was kept off the CPU, it reads the cancelled poll and the
+        // forwarded one in the same turn, and the cancellation (the connection's end, already
+        // in the kernel) only on its next read of that connection. Then the session closes first.
+        if (refusesPending && !pendingChecked) return afterNextRead(() => this.dispatch(route, request, res, true));
         if (forwarded || pending?.forwarded) routingCounters.overlappingPollsAcrossHop++;
-        if (request.arrivedAt < (pending?.at ?? Infinity)) return this.refusePendingPoll(transport, servePoll);
+        if (refusesPending) return this.refusePendingPoll(transport, servePoll);
       }
       if (wait) return afterOvertaken(transport, wait, servePoll);
       return servePoll();
@@ -369,6 +376,15 @@ export class StickyRouter implements StickyPeer {
   close(): void {
     clearInterval(this.sweeper);
   }
+}
+
+/**
+ * Runs `fn` once the event loop has read its sockets again: requests are served while the loop
+ * reads (its poll phase); the first check phase after it comes before the next read, the second
+ * after it.
+ */
+function afterNextRead(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
 }
 
 function toArrayBuffer(text: string): ArrayBuffer {
