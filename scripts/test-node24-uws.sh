@@ -17,7 +17,7 @@ root=$PWD
 . scripts/pins.sh
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(test/sticky.test.ts test/conformance.test.ts test/recovery.test.ts test/chat.test.ts test/engine-build.test.ts src/runtime/engines)
+[ ${#tests[@]} -gt 0 ] || tests=(test/sticky.test.ts test/conformance.test.ts test/poll-races.test.ts test/recovery.test.ts test/chat.test.ts test/engine-build.test.ts src/runtime/engines)
 
 if [ "$(id -u)" != 0 ]; then
   echo "test:node24-uws: needs root (debootstrap, mount, chroot)" >&2
