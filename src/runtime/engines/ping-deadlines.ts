@@ -1,9 +1,18 @@
 import createDebug from "debug";
 import type { ServerOptions } from "engine.io";
+import type { EventEmitter } from "node:events";
 import type { EngineSocket } from "../sockets/internals";
 import { routingCounters } from "./routing-counters";
 
 const debug = createDebug("runtime:ping-deadlines");
+
+/** When each handshake request was answered (engine.io's `initial_headers`), by request. */
+const handshakeTimes = new WeakMap<object, number>();
+
+/** Takes the time of `engine`'s handshakes, for {@link watchPingDeadline}. */
+export function clockHandshakes(engine: Pick<EventEmitter, "on">): void {
+  engine.on("initial_headers", (_headers: unknown, req: object) => handshakeTimes.set(req, performance.now()));
+}
 
 /**
  * Counts the polls that `socket`, a new session, serves after its heartbeat deadline had passed
@@ -19,14 +28,17 @@ const debug = createDebug("runtime:ping-deadlines");
  *
  * The deadline is the protocol's: the ping due `pingInterval` after the handshake or the last pong,
  * plus `pingTimeout`, moved to `pingTimeout` after a client packet received while the pong is awaited
- * (engine.io waits once more then).
+ * (engine.io waits once more then). The handshake's time is taken when engine.io writes its response
+ * headers ({@link clockHandshakes}): after engine.io armed its timers, before the client can read
+ * the answer and start waiting. (The `connection` event comes after the response is written, and a
+ * busy machine may run it late.)
  */
 export function watchPingDeadline(socket: EngineSocket, opts: Pick<ServerOptions, "pingInterval" | "pingTimeout">): void {
   if (socket.protocol === 3 || socket.transport.name !== "polling") return;
   // engine.io fills both in (its defaults: 25 s and 20 s)
   const { pingInterval = 25_000, pingTimeout = 20_000 } = opts;
   const now = () => performance.now();
-  let pingDue = now() + pingInterval;
+  let pingDue = (handshakeTimes.get(socket.request) ?? now()) + pingInterval;
   let deadline = pingDue + pingTimeout;
   let extended = false;
   socket.on("heartbeat", () => {

@@ -12,7 +12,7 @@ import { serveWithNode } from "./serve";
 import type { WorkerChannel } from "../../ipc/worker";
 import type { EngineServerInternals } from "../../sockets/internals";
 import { waitUntil, type EngineContext, type RunningEngine } from "../engine";
-import { watchPingDeadline } from "../ping-deadlines";
+import { clockHandshakes, watchPingDeadline } from "../ping-deadlines";
 import { afterOvertaken, mayHaveOvertaken, overtakenBy } from "../request-order";
 import { createSessionId } from "../session-id";
 
@@ -47,6 +47,7 @@ class NodeEngineServer extends EngineIoServer {
       if (!keepAlive()) headers.Connection = "close";
     });
     this.use(keepRequestOrder(this as unknown as EngineServerInternals) as never);
+    clockHandshakes(this);
     this.prependListener("connection", (session) => {
       this.admission.opened(session);
       watchPingDeadline(session, this.opts);

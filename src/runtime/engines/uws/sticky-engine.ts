@@ -9,7 +9,7 @@ import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
 import { hopsOf } from "./request-capture";
 import { closeUpgrade } from "./upgrade-refusal";
-import { watchPingDeadline } from "../ping-deadlines";
+import { clockHandshakes, watchPingDeadline } from "../ping-deadlines";
 
 /** What the engine needs from the worker's sticky router. */
 export interface StickyPeer {
@@ -87,6 +87,7 @@ export class StickyUServer extends uServer {
     this.upgradeWindowMs = upgradeWindowFor({ upgradeWindow: upgradeWindowMs }, this.internals.opts.pingInterval);
     this.path = this._computePath(opts);
     this.gate = new ConnectionGate(this.upgradeWindowMs, (socket) => super.emit("connection", socket));
+    clockHandshakes(this);
   }
 
   /** engine.io's internals, typed. */
