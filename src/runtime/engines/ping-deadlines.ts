@@ -41,15 +41,22 @@ export function watchPingDeadline(socket: EngineSocket, opts: Pick<ServerOptions
   let pingDue = (handshakeTimes.get(socket.request) ?? now()) + pingInterval;
   let deadline = pingDue + pingTimeout;
   let extended = false;
-  socket.on("heartbeat", () => {
+  const onHeartbeat = () => {
     pingDue = now() + pingInterval;
     deadline = pingDue + pingTimeout;
     extended = false;
-  });
-  socket.on("packet", (packet: { type: string }) => {
+  };
+  const onPacket = (packet: { type: string }) => {
     if (packet.type === "pong" || extended || now() < pingDue) return;
     extended = true;
     deadline = Math.max(deadline, now() + pingTimeout);
+  };
+  socket.on("heartbeat", onHeartbeat);
+  socket.on("packet", onPacket);
+  // upgraded (most sessions): no poll comes any more, and nothing is left on the WebSocket's path
+  socket.once("upgrade", () => {
+    socket.off("heartbeat", onHeartbeat);
+    socket.off("packet", onPacket);
   });
   // a poll reaches the polling transport ("ready"); after an upgrade no poll comes any more
   socket.transport.on("ready", () => {
