@@ -6,6 +6,11 @@ export type FrameOutcome = "alive" | "closed" | "no-answer";
 /** The probe: a CONNECT to a namespace that does not exist, always answered with a CONNECT_ERROR. */
 const PROBE = "40/fuzz-probe,";
 const PROBE_ANSWER = "44/fuzz-probe,";
+/** Frames kept per connection, to show what came before a frame left without an answer. */
+const HISTORY = 12;
+
+/** A frame as JSON text (binary frames as latin1), cut to `max` characters. */
+const shown = (frame: string | Buffer, max = 300) => JSON.stringify((typeof frame === "string" ? frame : frame.toString("latin1")).slice(0, max));
 
 /**
  * A raw Engine.IO WebSocket that sends fuzz frames one at a time: after each, a probe that the
@@ -18,8 +23,14 @@ export class WsTarget {
   private waiter: ((outcome: FrameOutcome) => void) | undefined;
   /** Connections the server closed. */
   closes = 0;
-  /** The first frames the server neither answered nor closed the connection after (to replay them). */
+  /**
+   * The first frames the server neither answered nor closed the connection after (to replay them),
+   * each with its session id and the frames sent before it on the same connection.
+   */
   readonly unanswered: string[] = [];
+  /** The frames sent on the open connection, oldest first (the last {@link HISTORY}). */
+  private history: string[] = [];
+  private sid = "";
 
   constructor(
     private readonly port: number,
@@ -37,12 +48,16 @@ export class WsTarget {
         clearTimeout(timer);
         this.waiter = undefined;
         if (outcome === "no-answer") {
-          if (this.unanswered.length < 5) this.unanswered.push(JSON.stringify((typeof frame === "string" ? frame : frame.toString("latin1")).slice(0, 300)));
+          if (this.unanswered.length < 5) {
+            const before = this.history.slice(0, -1).join(" · ");
+            this.unanswered.push(`${shown(frame)} (session ${this.sid}; sent before it on the connection, oldest first: ${before || "nothing"})`);
+          }
           this.drop();
         }
         resolve(outcome);
       };
       this.waiter = settle;
+      this.remember(frame);
       socket.send(frame, { binary });
       socket.send(PROBE);
     });
@@ -54,6 +69,7 @@ export class WsTarget {
     for (let i = 0; i < last; i++) {
       const socket = await this.open(joinMain);
       if (!socket) return "closed";
+      this.remember(frames[i]!.data);
       socket.send(frames[i]!.data, { binary: frames[i]!.binary ?? false });
     }
     return this.send(frames[last]!.data, frames[last]!.binary ?? false, joinMain);
@@ -61,6 +77,11 @@ export class WsTarget {
 
   close(): void {
     this.drop();
+  }
+
+  private remember(frame: string | Buffer): void {
+    this.history.push(shown(frame, 120));
+    if (this.history.length > HISTORY) this.history.shift();
   }
 
   private drop(): void {
@@ -106,6 +127,7 @@ export class WsTarget {
         const text = data.toString();
         if (text === "2") return void socket.send("3");
         if (!ready && text.startsWith("0{")) {
+          this.sid = /"sid":"([^"]+)"/.exec(text)?.[1] ?? "?";
           if (!joinMain) return opened();
           socket.send("40");
           return;
@@ -117,6 +139,7 @@ export class WsTarget {
         clearTimeout(timer);
         ready = true;
         this.socket = socket;
+        this.history = [];
         resolve(socket);
       };
     });
