@@ -83,13 +83,13 @@ describe("official protocol suites (57 tests) against 4 workers on port 3000", (
     { title: /closes the session upon cancelled polling request/, counter: "cancelledForwardedPolls", engines: ["uws"] },
     { title: /HTTP long-polling (should close|closes) the session upon ping timeout/, counter: "pollsPastPingDeadline", engines: ["uws", "node"] },
   ] as const;
+  const total = (workers: WorkerStatsView[], counter: (typeof RACES)[number]["counter"]) => workers.reduce((sum, w) => sum + w[counter], 0);
   it.each(ENGINES)("ENGINE=%s passes both suites, 57/57", async (engine) => {
     expect(await portIsFree(3000), "the suites need port 3000 free").toBe(true);
     // what `npm run start:conformance` runs
     const server = await startServer({ port: 3000, workers: 4, engine, app: "conformance", env: { HOST: "0.0.0.0" } });
     try {
       for (const suite of SUITES) {
-        const total = (workers: WorkerStatsView[], counter: (typeof RACES)[number]["counter"]) => workers.reduce((sum, w) => sum + w[counter], 0);
         const before = (await server.stats()).workers;
         const report = await mocha(dirs.get(suite.name)!);
         let failed = report.failures.map((f) => `${f.fullTitle}: ${f.err.message ?? ""}`);

@@ -5,13 +5,14 @@ import type { EngineSocket } from "../sockets/internals";
 import { routingCounters } from "./routing-counters";
 
 const debug = createDebug("runtime:ping-deadlines");
+const now = () => performance.now();
 
 /** When each handshake request was answered (engine.io's `initial_headers`), by request. */
 const handshakeTimes = new WeakMap<object, number>();
 
 /** Takes the time of `engine`'s handshakes, for {@link watchPingDeadline}. */
 export function clockHandshakes(engine: Pick<EventEmitter, "on">): void {
-  engine.on("initial_headers", (_headers: unknown, req: object) => handshakeTimes.set(req, performance.now()));
+  engine.on("initial_headers", (_headers: unknown, req: object) => handshakeTimes.set(req, now()));
 }
 
 /**
@@ -37,7 +38,6 @@ export function watchPingDeadline(socket: EngineSocket, opts: Pick<ServerOptions
   if (socket.protocol === 3 || socket.transport.name !== "polling") return;
   // engine.io fills both in (its defaults: 25 s and 20 s)
   const { pingInterval = 25_000, pingTimeout = 20_000 } = opts;
-  const now = () => performance.now();
   let pingDue = (handshakeTimes.get(socket.request) ?? now()) + pingInterval;
   let deadline = pingDue + pingTimeout;
   let extended = false;
