@@ -3,14 +3,14 @@ import { applicationProblem } from "./app/registry";
 import { tlsProblem } from "./config/tls-check";
 
 /**
- * The configuration, or exit 1 with its one-line message (`invalid configuration: NAME="value"
- * (allowed: …)`) on stderr. A primary also checks what it needs before forking: the TLS files and
- * the application.
+ * The primary's configuration, or exit 1 with its one-line message (`invalid configuration:
+ * NAME="value" (allowed: …)`) on stderr. What it needs before forking is checked too: the TLS
+ * files and the application. (Workers take it from their plan: `src/config/plan.ts`.)
  */
-export function configOrExit(isPrimary: boolean): Config {
+export function configOrExit(): Config {
   try {
     const config = loadConfig();
-    const problem = isPrimary ? (tlsProblem(config) ?? applicationProblem(config)) : undefined;
+    const problem = tlsProblem(config) ?? applicationProblem(config);
     if (problem) throw new ConfigError(problem);
     return config;
   } catch (err) {

@@ -51,8 +51,9 @@ export interface DevOptions {
 export async function dev(options: DevOptions): Promise<number> {
   process.env.WORKERS ||= DEV_WORKERS;
   const app = path.resolve(options.app);
-  const log = createLogger(readSetting("logLevel"), { role: "dev" });
-  const pretty = writesPrettyLogs() ? prettifier({ tls: readSetting("sslKeyFile") !== undefined, appModule: app }) : undefined;
+  const logSettings = { logLevel: readSetting("logLevel"), logFormat: readSetting("logFormat"), sslKeyFile: readSetting("sslKeyFile"), appModule: app };
+  const log = createLogger(logSettings, { role: "dev" });
+  const pretty = writesPrettyLogs(logSettings.logFormat) ? prettifier({ tls: logSettings.sslKeyFile !== undefined, appModule: app }) : undefined;
   const show = (record: LogRecord, line: string) => void process.stdout.write(pretty ? pretty(record) : `${line}\n`);
 
   let runtime: Runtime | undefined;

@@ -2,7 +2,7 @@ import { Problem, RULES } from "./rules";
 import { SETTINGS, type Config, type Setting } from "./settings";
 
 export type { Config } from "./settings";
-export { upgradeWindowFor } from "./rules";
+export { upgradeWindowFor } from "./upgrade-window";
 
 /** Thrown by {@link loadConfig}; its message is the one line printed before exiting 1. */
 export class ConfigError extends Error {}

@@ -16,6 +16,11 @@ export interface ClusterPlan {
    * request reach them.
    */
   held?: boolean;
+  /**
+   * The configuration the primary read and checked: a worker takes it from here instead of
+   * reading its environment again (and does not load the settings' schemas).
+   */
+  config: Config;
 }
 
 /** The variable a worker finds its {@link ClusterPlan} in. */
@@ -31,8 +36,8 @@ export function readPlan(env: NodeJS.ProcessEnv = process.env): ClusterPlan {
   const text = env[PLAN_VARIABLE];
   if (!text) throw new Error(`${PLAN_VARIABLE} is unset: a worker is started by the primary`);
   const plan = JSON.parse(text) as Partial<ClusterPlan>;
-  if ((plan.engine !== "uws" && plan.engine !== "node") || typeof plan.runtimeDir !== "string") {
-    throw new Error(`${PLAN_VARIABLE} is not a plan: ${text}`);
+  if ((plan.engine !== "uws" && plan.engine !== "node") || typeof plan.runtimeDir !== "string" || typeof plan.config !== "object" || plan.config === null) {
+    throw new Error(`${PLAN_VARIABLE} is not a plan: ${text.slice(0, 200)}`);
   }
-  return { engine: plan.engine, runtimeDir: plan.runtimeDir, held: plan.held === true };
+  return { engine: plan.engine, runtimeDir: plan.runtimeDir, held: plan.held === true, config: plan.config };
 }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { SETTINGS, type Config } from "./settings";
+import { maxUpgradeWindow, upgradeWindowFor } from "./upgrade-window";
 
 /** What is wrong with one setting, given a rule across settings; `loadConfig` prints it as one line. */
 export class Problem {
@@ -22,21 +23,6 @@ export interface RuleInput {
 
 /** A rule across settings: the settings it adjusts (`{}`: none), or the {@link Problem} that stops the start. */
 export type Rule = (input: RuleInput) => Partial<Config> | Problem;
-
-/** The longest upgrade window that stays below ⅔ of `pingInterval` (an integer of ms). */
-export function maxUpgradeWindow(pingInterval: number): number {
-  return Math.floor((2 * pingInterval - 1) / 3);
-}
-
-/**
- * The upgrade window to use with `pingInterval`: `config.upgradeWindow`, lowered below ⅔ of
- * `pingInterval` if needed, so that a session is handed to the application well before its first
- * heartbeat is due. For an application whose own Socket.IO options change `pingInterval`
- * (`loadConfig` already fits the window to `PING_INTERVAL`).
- */
-export function upgradeWindowFor(config: Pick<Config, "upgradeWindow">, pingInterval: number): number {
-  return Math.min(config.upgradeWindow, maxUpgradeWindow(pingInterval));
-}
 
 /**
  * `UPGRADE_WINDOW` stays below ⅔ of `PING_INTERVAL`: a value set explicitly above that is refused,

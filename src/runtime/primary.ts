@@ -31,7 +31,7 @@ const handOverOnSigint = process.env.pm_id !== undefined;
  * client request itself.
  */
 export async function runPrimary(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel, { role: "primary" });
+  const log = createLogger(config, { role: "primary" });
   const { engine, uws, fallback, summary } = selectEngine(config.engine);
   if (fallback) {
     log.warn(
@@ -82,7 +82,7 @@ export async function runPrimary(config: Config): Promise<void> {
   const supervisor = new Supervisor(
     {
       count: config.workers,
-      env: planEnv({ engine, runtimeDir, held: heldBack }),
+      env: planEnv({ engine, runtimeDir, held: heldBack, config }),
       log,
       onAllReady: () => {
         log.info({ event: "listen", host: config.host, port: config.port, engine }, "all workers listening");

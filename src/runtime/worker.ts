@@ -21,11 +21,11 @@ import { WorkerLifecycle } from "./supervision/worker";
  * socket pipeline with the limits, the metrics and the engine's hooks, the runtime's HTTP routes,
  * then the application's features; drains on `worker:shutdown`, SIGTERM or SIGINT.
  */
-export async function runWorker(settings: Config): Promise<void> {
+export async function runWorker(): Promise<void> {
   const plan = readPlan();
-  const config: Config = { ...settings, engine: plan.engine };
+  const config: Config = { ...plan.config, engine: plan.engine };
   const workerId = cluster.worker?.id ?? 0;
-  const log = createLogger(config.logLevel, { role: "worker", worker: workerId, engine: config.engine });
+  const log = createLogger(config, { role: "worker", worker: workerId, engine: config.engine });
   const channel = new WorkerChannel();
   const application = await loadApplication(config);
 

@@ -16,6 +16,31 @@ interface ConnState {
    */
   allowance: number;
   cut: boolean;
+  /** The watch of the session's server. */
+  watch: BacklogWatch;
+}
+
+/**
+ * Every watched session's state (whichever server it belongs to): the listeners below are shared
+ * by all sessions (Engine.IO calls them with the session as `this`), not two closures per session.
+ */
+const sessionStates = new WeakMap<EngineSocket, ConnState>();
+
+function onPacketCreate(this: EngineSocket, packet: { data?: unknown }): void {
+  const state = sessionStates.get(this);
+  if (!state) return;
+  state.pending += packetBytes(packet);
+  if (isReplaying(this)) {
+    state.allowance = Math.max(state.allowance, state.pending + transportBacklog(this.transport));
+    return;
+  }
+  state.watch.checkAtTurnEnd(this, state);
+}
+
+/** The write buffer went to the transport: what is still waiting is the transport's. */
+function onFlush(this: EngineSocket): void {
+  const state = sessionStates.get(this);
+  if (state) state.pending = 0;
 }
 
 function packetBytes(packet: { data?: unknown }): number {
@@ -45,7 +70,6 @@ export function backlogWatchOf(io: Server): BacklogWatch | undefined {
  * state recovery the client reconnects and gets what it missed.
  */
 export class BacklogWatch {
-  private readonly states = new WeakMap<EngineSocket, ConnState>();
   private readonly topics = new Set<string>();
   /** Sessions that were sent packets this turn, checked when it ends (`checkAtTurnEnd`). */
   private readonly due = new Map<EngineSocket, ConnState>();
@@ -60,23 +84,11 @@ export class BacklogWatch {
 
   /** Watches one Engine.IO session (once, whatever the number of its namespaces). */
   watch(conn: EngineSocket): void {
-    if (this.states.has(conn)) return;
+    if (sessionStates.has(conn)) return;
     const queued = (conn.writeBuffer ?? []).reduce((sum, packet) => sum + packetBytes(packet), 0);
-    const state: ConnState = { pending: queued, allowance: queued + transportBacklog(conn.transport), cut: false };
-    this.states.set(conn, state);
-    conn.on("packetCreate", (packet: { data?: unknown }) => {
-      const bytes = packetBytes(packet);
-      state.pending += bytes;
-      if (isReplaying(conn)) {
-        state.allowance = Math.max(state.allowance, state.pending + transportBacklog(conn.transport));
-        return;
-      }
-      this.checkAtTurnEnd(conn, state);
-    });
-    // the write buffer went to the transport: what is still waiting is the transport's
-    conn.on("flush", () => {
-      state.pending = 0;
-    });
+    sessionStates.set(conn, { pending: queued, allowance: queued + transportBacklog(conn.transport), cut: false, watch: this });
+    conn.on("packetCreate", onPacketCreate);
+    conn.on("flush", onFlush);
   }
 
   /** A broadcast was published natively (uWS) to `topic`: its recipients are checked once this turn ends. */
@@ -95,7 +107,7 @@ export class BacklogWatch {
    * of `MAX_BACKLOG` bytes cut healthy clients. At the turn's end what waits is what the kernel
    * did not take (a WebSocket) or what no GET took (polling).
    */
-  private checkAtTurnEnd(conn: EngineSocket, state: ConnState): void {
+  checkAtTurnEnd(conn: EngineSocket, state: ConnState): void {
     if (state.cut || this.due.has(conn)) return;
     this.due.set(conn, state);
     if (this.due.size === 1) setImmediate(() => this.checkDue());
@@ -118,7 +130,7 @@ export class BacklogWatch {
       for (const id of ids) {
         const socket = nsp.sockets.get(id);
         const conn = socket && engineSocketOf(socket);
-        const state = conn && this.states.get(conn);
+        const state = conn && sessionStates.get(conn);
         if (conn && state) this.check(conn, state);
       }
     }

@@ -17,6 +17,12 @@ export function messageBytes(chunk: unknown, limit: number): number {
   return 0;
 }
 
+/** The decoder's `decoded` listener (one for all decoders: the emitter calls it with the decoder as `this`). */
+function tagSize(this: { bytes: number }, packet: unknown): void {
+  if (packet && typeof packet === "object") (packet as Record<symbol, number>)[EVENT_SIZE] = this.bytes;
+  this.bytes = 0;
+}
+
 /**
  * A Socket.IO parser whose decoder tags each decoded packet with its size on the wire: the
  * messages it was built from (a header and its binary attachments with the default parser, one
@@ -28,14 +34,11 @@ export function messageBytes(chunk: unknown, limit: number): number {
 export function sizedParser(parser: ParserLike, hardLimit: number): ParserLike {
   const Base = parser.Decoder as unknown as new (...args: unknown[]) => DecoderLike;
   class SizedDecoder extends Base {
-    private bytes = 0;
+    bytes = 0;
     constructor(...args: unknown[]) {
       super(...args);
       // registered before Socket.IO's own listener: the tag is there when Socket.IO sees the packet
-      this.on("decoded", (packet) => {
-        if (packet && typeof packet === "object") (packet as Record<symbol, number>)[EVENT_SIZE] = this.bytes;
-        this.bytes = 0;
-      });
+      this.on("decoded", tagSize);
     }
     override add(chunk: unknown): void {
       this.bytes += messageBytes(chunk, hardLimit);

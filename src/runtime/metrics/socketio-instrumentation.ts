@@ -36,6 +36,8 @@ interface NamespaceCounters {
 export class SocketIoInstrumentation {
   private readonly byLabel = new Map<string, NamespaceCounters>();
   private readonly ofNamespace = new WeakMap<Namespace, NamespaceCounters>();
+  /** One `disconnect` listener per namespace label, shared by its sockets (not a closure per socket). */
+  private readonly disconnectionCounters = new Map<NamespaceCounters, () => void>();
 
   constructor(
     private readonly io: Server,
@@ -83,9 +85,14 @@ export class SocketIoInstrumentation {
     const counters = this.of(socket.nsp);
     counters.connections++;
     if (socket.recovered) counters.recoveries++;
-    socket.on("disconnect", () => {
-      counters.disconnections++;
-    });
+    let countDisconnection = this.disconnectionCounters.get(counters);
+    if (!countDisconnection) {
+      countDisconnection = () => {
+        counters.disconnections++;
+      };
+      this.disconnectionCounters.set(counters, countDisconnection);
+    }
+    socket.on("disconnect", countDisconnection);
   }
 
   private register(registry: Registry): void {

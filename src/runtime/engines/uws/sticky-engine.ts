@@ -2,13 +2,13 @@ import { uServer, type ErrorCallback, type ServerOptions } from "engine.io";
 import type { IncomingMessage } from "node:http";
 import type { Admission, AdmittedSession } from "../../admission/worker";
 import { refusalBody, refusalHeaders, type Refusal } from "../../admission/refusal";
-import { upgradeWindowFor } from "../../../config/env";
+import { upgradeWindowFor } from "../../../config/upgrade-window";
 import { ConnectionGate } from "./connection-gate";
 import type { EngineServerInternals, EngineSocket } from "../../sockets/internals";
 import type { GuardedResponse } from "./response-guard";
 import { createSessionId, ownerOf } from "../session-id";
 import { hopsOf } from "./request-capture";
-import { closeUpgrade } from "./upgrade-refusal";
+import { closeUpgrade, dropUpgradeStash } from "./upgrade-refusal";
 import { clockHandshakes, watchPingDeadline } from "../ping-deadlines";
 
 /** What the engine needs from the worker's sticky router. */
@@ -114,6 +114,8 @@ export class StickyUServer extends uServer {
       this.admission.opened(args[0] as AdmittedSession);
       // before the gate holds it: its heartbeat started with the handshake
       watchPingDeadline(args[0] as EngineSocket, this.opts);
+      // a WebSocket-first session's upgrade was verified: what a refusal would have needed goes
+      if ((args[0] as EngineSocket).transport.name === "websocket") dropUpgradeStash((args[0] as EngineSocket).request);
     }
     if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
       this.gate.hold(args[0] as EngineSocket);

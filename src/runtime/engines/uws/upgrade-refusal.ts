@@ -31,6 +31,15 @@ export function stashUpgrade(req: HttpRequest, res: GuardedResponse, context: us
 }
 
 /**
+ * Drops the stash of a request that became a session (engine.io keeps a session's first request
+ * for as long as it lives): set to `undefined`, not deleted, so the request keeps its shape.
+ */
+export function dropUpgradeStash(req: object): void {
+  const stashed = req as { [STASH]?: Stash };
+  if (stashed[STASH]) stashed[STASH] = undefined;
+}
+
+/**
  * Refuses a WebSocket for a session that cannot take it (already upgraded, upgrading, or owned
  * and not movable) the way Node's engine.io server does: accept the upgrade, then close it at
  * once. Dropping the connection before answering (what engine.io's uWS server does) makes
