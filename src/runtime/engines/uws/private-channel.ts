@@ -50,15 +50,21 @@ export function privateRequest(
   return attempt(5);
 }
 
+/** Errors of a request written on a kept-alive connection the peer had just closed. */
+const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
+
 function sendPrivateRequest(
   socketPath: string,
   options: { method: string; path: string; headers: http.OutgoingHttpHeaders; body?: Buffer; timeoutMs: number },
   signal?: AbortSignal,
+  retried = false,
 ): Promise<PrivateResponse> {
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = http.request(
       { socketPath, agent, method: options.method, path: options.path, headers: options.headers, signal },
       (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () =>
@@ -75,7 +81,13 @@ function sendPrivateRequest(
     req.setTimeout(options.timeoutMs, () => req.destroy(new Error("private request timed out")));
     req.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT" || err.code === "ECONNREFUSED") reject(new WorkerUnreachableError(err.message));
-      else reject(err);
+      // a kept-alive connection the peer closed as idle (uWS closes them after 10 s) while this
+      // request was being written on it: the peer never read it, so it is made again on a new one
+      // (the case Node's `reusedSocket` is for); once only
+      else if (req.reusedSocket && !responded && !retried && STALE_CONNECTION.has(err.code ?? "") && !signal?.aborted) {
+        debug("kept-alive connection to %s was closed (%s): sending again", socketPath, err.code);
+        sendPrivateRequest(socketPath, options, signal, true).then(resolve, reject);
+      } else reject(err);
     });
     req.end(options.body);
   });
