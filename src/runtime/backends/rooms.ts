@@ -27,9 +27,6 @@ export interface WireSession {
   data: unknown;
 }
 
-/** A session given back to a client that reconnected, with the broadcasts it missed (each packet's data). */
-export type RestoredSession = WireSession & { missedPackets: unknown[][] };
-
 export const toWire = (opts: BroadcastOptions): WireOptions => ({
   rooms: [...opts.rooms].map(String),
   except: [...(opts.except ?? [])].map(String),
