@@ -14,7 +14,10 @@ describe("privateRequest on a kept-alive connection the peer closed", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "private-channel-test-"));
   const socketPath = path.join(dir, "peer.sock");
   const connections: number[] = [];
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
     const connection = connections.push(0) - 1;
     let buffered = "";
     socket.on("data", (chunk) => {
@@ -30,7 +33,10 @@ describe("privateRequest on a kept-alive connection the peer closed", () => {
 
   beforeAll(() => new Promise<void>((resolve) => server.listen(socketPath, resolve)));
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    // the private channel's agent keeps its connection alive: the peer ends it
+    const closed = new Promise((resolve) => server.close(resolve));
+    for (const socket of sockets) socket.destroy();
+    await closed;
     rmSync(dir, { recursive: true, force: true });
   });
 
