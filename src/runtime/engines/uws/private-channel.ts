@@ -39,11 +39,21 @@ export function privateRequest(
   signal?: AbortSignal,
 ): Promise<PrivateResponse> {
   const deadline = Date.now() + options.timeoutMs;
+  let resent = false;
   const attempt = (delayMs: number): Promise<PrivateResponse> =>
     sendPrivateRequest(socketPath, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) }, signal).catch((err: NodeJS.ErrnoException) => {
+      if (signal?.aborted) throw err;
+      // a kept-alive connection the peer closed as idle (uWS closes them after 10 s) while this
+      // request was being written on it: the peer never read it, so it is sent again at once on a
+      // new connection (the case Node's `reusedSocket` is for); once only
+      if (err instanceof StaleConnectionError && !resent) {
+        resent = true;
+        debug("kept-alive connection to %s was closed (%s): sending again", socketPath, err.message);
+        return attempt(delayMs);
+      }
       // a peer's listen queue is full (a reconnection storm): Linux refuses a Unix socket's connect
       // with EAGAIN before anything is sent, so the request is simply made again, a little later
-      if (err.code !== "EAGAIN" || signal?.aborted || Date.now() + delayMs >= deadline) throw err;
+      if (err.code !== "EAGAIN" || Date.now() + delayMs >= deadline) throw err;
       debug("%s is busy (EAGAIN): retrying in %d ms", socketPath, delayMs);
       return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => attempt(Math.min(delayMs * 2, 50)));
     });
@@ -53,11 +63,13 @@ export function privateRequest(
 /** Errors of a request written on a kept-alive connection the peer had just closed. */
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 
+/** A request failed on a reused connection before any answer: the peer had closed it (see `privateRequest`). */
+class StaleConnectionError extends Error {}
+
 function sendPrivateRequest(
   socketPath: string,
   options: { method: string; path: string; headers: http.OutgoingHttpHeaders; body?: Buffer; timeoutMs: number },
   signal?: AbortSignal,
-  retried = false,
 ): Promise<PrivateResponse> {
   return new Promise((resolve, reject) => {
     let responded = false;
@@ -81,13 +93,8 @@ function sendPrivateRequest(
     req.setTimeout(options.timeoutMs, () => req.destroy(new Error("private request timed out")));
     req.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT" || err.code === "ECONNREFUSED") reject(new WorkerUnreachableError(err.message));
-      // a kept-alive connection the peer closed as idle (uWS closes them after 10 s) while this
-      // request was being written on it: the peer never read it, so it is made again on a new one
-      // (the case Node's `reusedSocket` is for); once only
-      else if (req.reusedSocket && !responded && !retried && STALE_CONNECTION.has(err.code ?? "") && !signal?.aborted) {
-        debug("kept-alive connection to %s was closed (%s): sending again", socketPath, err.code);
-        sendPrivateRequest(socketPath, options, signal, true).then(resolve, reject);
-      } else reject(err);
+      else if (req.reusedSocket && !responded && STALE_CONNECTION.has(err.code ?? "")) reject(new StaleConnectionError(err.code));
+      else reject(err);
     });
     req.end(options.body);
   });

@@ -110,15 +110,15 @@ export class StickyUServer extends uServer {
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "connection") {
-      this.admission.opened(args[0] as AdmittedSession);
-      // before the gate holds it: its heartbeat started with the handshake
-      watchPingDeadline(args[0] as EngineSocket, this.opts);
-      // a WebSocket-first session's upgrade was verified: what a refusal would have needed goes
-      if ((args[0] as EngineSocket).transport.name === "websocket") dropUpgradeStash((args[0] as EngineSocket).request);
-    }
-    if (event === "connection" && this.shouldHold(args[0] as EngineSocket)) {
-      this.gate.hold(args[0] as EngineSocket);
+    if (event !== "connection") return super.emit(event, ...args);
+    const session = args[0] as EngineSocket;
+    this.admission.opened(session as unknown as AdmittedSession);
+    // before the gate holds it: its heartbeat started with the handshake
+    watchPingDeadline(session, this.opts);
+    // a WebSocket-first session's upgrade was verified: what a refusal would have needed goes
+    if (session.transport.name === "websocket") dropUpgradeStash(session.request);
+    if (this.shouldHold(session)) {
+      this.gate.hold(session);
       return true;
     }
     return super.emit(event, ...args);
