@@ -3,6 +3,7 @@ import type { Worker } from "node:cluster";
 import net from "node:net";
 import { ownerOf } from "../session-id";
 import { AddressSlots } from "./address-slots";
+import { stopReading } from "./stop-reading";
 import type { EnginePrimary, EnginePrimaryContext } from "../engine";
 
 const debug = createDebug("runtime:node:router");
@@ -74,14 +75,8 @@ export function startConnectionRouter({ config, channel, readyWorkers }: EngineP
         if (buffered === null) break;
         chunks.push(buffered);
       }
-      // last step before the hand-over: stop reading. Node keeps the primary's copy of a sent
-      // handle open (and reading, into a no-op) until the worker acknowledges it; whatever it read
-      // meanwhile would be lost. What the kernel receives from now on is read by the worker.
-      const handle = (socket as unknown as { _handle?: { reading: boolean; readStop(): number } })._handle;
-      if (handle) {
-        handle.reading = false;
-        handle.readStop();
-      }
+      // last step before the hand-over: what the kernel receives from now on is read by the worker
+      stopReading(socket);
       clearTimeout(deadline);
       handOver(socket, Buffer.concat(chunks));
     };
