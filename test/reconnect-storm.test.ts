@@ -196,9 +196,9 @@ const unavailableRefusals = (errors: Record<string, number>) =>
     .filter(([reason]) => /503/.test(reason))
     .reduce((s, [, n]) => s + n, 0);
 
-// The uWS engine only, as the soak: on the Node engine (where uWebSockets.js cannot load, ENGINE=uws
-// falls back to it) a storm loses broadcasts: measured with 2,000 clients, 41 clients missed
-// broadcasts after every worker was SIGKILLed and 38 after a handover (README, "Reconnect storms").
+// The uWS engine only: on the Node engine (where uWebSockets.js cannot load, ENGINE=uws falls back to
+// it) a storm loses sessions: measured with 2,000 clients on 2026-12-01, 40 got a new session and
+// missed a broadcast after every worker was SIGKILLed (README, "Reconnect storms").
 describe.skipIf(!UWS.ok)(`reconnect storms (issue 12, ENGINE=uws): ${N} default clients from one address, 2 workers, default settings`, () => {
   let server: RunningServer;
   /** Every server started here (the handed-over primary's PIDs stay measurable until they exit). */
