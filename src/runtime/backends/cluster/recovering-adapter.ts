@@ -12,7 +12,7 @@ const debug = createDebug("runtime:recovery");
  * Longest a worker waits for the primary to restore a session (ms); then the client starts afresh.
  * A bound on a stall, not a speed: on the Node engine, Node's IPC channel holds every message to a
  * worker behind each connection handle awaiting its acknowledgement, so while ~1,000 clients of a
- * killed worker reconnect, restores took 3.2 s (median) and up to 10.6 s on a 2-core machine (5 s
+ * killed worker reconnect, restores took 3.2 s (median) and up to 11.7 s on a 2-core machine (5 s
  * cut off 1,131 of 6,607: README, "Tests"). The primary gone, the fallback comes at once.
  */
 const RESTORE_TIMEOUT_MS = 15_000;
