@@ -4,7 +4,7 @@ import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "./helpers/server";
-import { UWS } from "./helpers/engines";
+import { engineFromEnv, skipUnlessServes } from "./helpers/engines";
 
 /**
  * Reconnect storms (issue 12): N clients with socket.io-client's DEFAULT options (reconnection
@@ -202,8 +202,8 @@ const unavailableRefusals = (errors: Record<string, number>) =>
 // with today's 15 s all 2,000 recovered in one run (README, "Not yet in the suite on the Node engine").
 // `STORM_ENGINE=node` runs it on the Node engine all the same (but the handover: that engine cannot
 // keep the port), to measure that.
-const ENGINE: "uws" | "node" = process.env.STORM_ENGINE === "node" ? "node" : "uws";
-describe.skipIf(ENGINE === "uws" && !UWS.ok)(`reconnect storms (issue 12, ENGINE=${ENGINE}): ${N} default clients from one address, 2 workers, default settings`, () => {
+const ENGINE = engineFromEnv("STORM_ENGINE");
+describe.skipIf(skipUnlessServes(ENGINE))(`reconnect storms (issue 12, ENGINE=${ENGINE}): ${N} default clients from one address, 2 workers, default settings`, () => {
   let server: RunningServer;
   /** Every server started here (the handed-over primary's PIDs stay measurable until they exit). */
   const servers: RunningServer[] = [];

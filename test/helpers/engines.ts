@@ -29,3 +29,17 @@ if (!UWS.ok && process.env.REQUIRE_UWS === "1") {
  * falls back to it there; `test/engine-build.test.ts` checks the fallback's one line).
  */
 export const ENGINES: ReadonlyArray<"uws" | "node"> = UWS.ok ? ["uws", "node"] : ["node"];
+
+/**
+ * The engine a uWS-only suite runs on: `uws` unless the environment variable `name` says `node`
+ * (to measure that engine where it does not pass yet). The suite is skipped where uWS cannot serve
+ * and `uws` is asked for: see {@link skipUnlessServes}.
+ */
+export function engineFromEnv(name: string): "uws" | "node" {
+  return process.env[name] === "node" ? "node" : "uws";
+}
+
+/** Whether a suite on `engine` must be skipped here (uWS asked for, and it cannot serve). */
+export function skipUnlessServes(engine: "uws" | "node"): boolean {
+  return engine === "uws" && !UWS.ok;
+}
