@@ -401,8 +401,9 @@ export const SETTINGS = {
   },
   /**
    * `MAX_BACKLOG`: bytes waiting to be sent to one client (a WebSocket's backpressure, or a polling
-   * session's buffered packets), measured when an event-loop turn that sent it packets ends, before
-   * it is disconnected as a slow consumer (it reconnects and recovers what it missed). Default
+   * session's buffered packets), measured when an event-loop turn that sent it packets ends (the
+   * recipients of natively published uWS broadcasts: every 50 ms), before it is disconnected as a
+   * slow consumer (it reconnects and recovers what it missed). Default
    * `4194304` (4 MiB).
    */
   maxBacklog: {
@@ -411,7 +412,7 @@ export const SETTINGS = {
     default: "4194304",
     doc: {
       meaning:
-        "bytes waiting for one client (WebSocket backpressure, uWS or `ws`; packets a polling session holds for its next GET) when an event-loop turn that sent it packets ends (a burst made in one turn is measured once handed to the socket, not while Engine.IO still holds it) before it is disconnected as a slow consumer (server reason `forced close`, description `slow consumer: …`; logged, counted): it reconnects and recovers what it missed. uWS closes such a WebSocket rather than skipping it in `publish`, so no broadcast is silently lost. Keep it above the largest burst a healthy client gets at once (a recovery replay included)",
+        "bytes waiting for one client (WebSocket backpressure, uWS or `ws`; packets a polling session holds for its next GET) when an event-loop turn that sent it packets ends (a burst made in one turn is measured once handed to the socket, not while Engine.IO still holds it; the recipients of broadcasts uWS publishes natively are checked every 50 ms, so a fast stream can take one past the bound by 50 ms of broadcasts) before it is disconnected as a slow consumer (server reason `forced close`, description `slow consumer: …`; logged, counted): it reconnects and recovers what it missed. uWS closes such a WebSocket rather than skipping it in `publish`, so no broadcast is silently lost. Keep it above the largest burst a healthy client gets at once (a recovery replay included)",
     },
   },
   /**
