@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Manager, type Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { byInstance, closeAll, connect, connectMany, eventually, whoami, WS_ONLY } from "./helpers/clients";
@@ -162,6 +163,43 @@ describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s"
       expect(outsiderGot).toEqual([]);
     } finally {
       closeAll(everyone);
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it("broadcasts a handler sent before its acknowledgement reach every worker, though the worker dies right after the ack", async () => {
+    // a worker writes what it sends the primary once per event-loop turn, and before every
+    // acknowledgement: the handler here broadcasts, acks and SIGKILLs its worker in one turn
+    const COUNT = 50;
+    const server = await startServer({ workers: 2, engine, env: { APP_MODULE: path.join(__dirname, "fixtures", "ack-then-kill-app.js") } });
+    const sender = await connect(server.url, WS_ONLY);
+    const senderInstance = (await whoami(sender)).instance;
+    const receivers: Socket[] = [];
+    try {
+      // receivers on both workers (the kernel places each connection: connect until both serve)
+      const placed = new Map<string, number>();
+      while ((placed.get(senderInstance) ?? 0) === 0 || placed.size < 2) {
+        if (receivers.length >= 40) throw new Error(`40 receivers all on ${[...placed.keys()].join(", ")}`);
+        const socket = await connect(server.url, { ...WS_ONLY, ...reconnecting });
+        receivers.push(socket);
+        const { instance } = await whoami(socket);
+        placed.set(instance, (placed.get(instance) ?? 0) + 1);
+      }
+      const got = receivers.map(() => [] as number[]);
+      receivers.forEach((socket, i) => socket.on("broadcast", (payload: { n: number }) => got[i]!.push(payload.n)));
+      await Promise.all(receivers.map((socket) => socket.timeout(30_000).emitWithAck("join", "last-words")));
+      const ids = receivers.map((socket) => socket.id);
+
+      const answer: unknown = await sender.timeout(30_000).emitWithAck("shoutThenDie", { room: "last-words", count: COUNT });
+      expect(answer).toBe(COUNT);
+      await server.waitForLog((r) => r.event === "worker-start" && (r.worker as number) > 2);
+      // every receiver (the dead worker's, restored elsewhere, and the other worker's) gets all of them, once, in order
+      const all = Array.from({ length: COUNT }, (_, i) => i + 1);
+      await eventually(() => got.every((list) => list.length >= COUNT) && receivers.every((socket) => socket.connected), 30_000, "every broadcast everywhere");
+      for (const [i, list] of got.entries()) expect(list, `receiver ${i}`).toEqual(all);
+      expect(receivers.map((socket) => socket.id)).toEqual(ids);
+    } finally {
+      closeAll([sender, ...receivers]);
       expect(await server.stop()).toBe(0);
     }
   });

@@ -88,6 +88,8 @@ export async function runWorker(): Promise<void> {
   metrics.instrument(engine.io, pipeline);
   engine.useHooks(pipeline);
   if (config.recoveryWindow > 0) pipeline.add("handshake", fillSessionStart);
+  // what a handler sent the primary (a broadcast, a join) leaves before its acknowledgement
+  pipeline.add("acknowledge", () => channel.flush());
   // the admin UI (and bcryptjs) is loaded only when it is on
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (config.adminUiPassword) (require("./metrics/admin-ui") as typeof import("./metrics/admin-ui")).enableAdminUi(engine.io, { password: config.adminUiPassword, workerId, state: backend.state });

@@ -1,15 +1,16 @@
 import type { Batch, Envelope } from "./messages";
 
-/** Writes one message to the worker. */
+/** Writes one message to the other end. */
 export type WireWrite = (message: Envelope | Batch) => void;
 
 /**
- * The primary's messages to one worker, written together: what is queued during an event-loop turn
+ * The messages to one peer (from the primary to one worker, or from a worker to the primary), written together: what is queued during an event-loop turn
  * leaves in one write at the end of the turn (`setImmediate`), a {@link Batch} when there is more
  * than one, in the order queued (the worker handles them in that order, as if they came one by
  * one). Under load this turns one write per broadcast and worker into one per turn and worker. A
  * message that must leave now (one whose handle travels beside it) flushes the queue first, so
- * that nothing queued before it is overtaken. (Workers write at once: see `./worker.ts`.)
+ * that nothing queued before it is overtaken. Workers queue their notices the same way
+ * (`./worker.ts`).
  */
 export class Outbox {
   private queue: Envelope[] = [];

@@ -1,6 +1,7 @@
 import createDebug from "debug";
 import { Endpoint } from "./endpoint";
-import { answerRequest, envelopesOf, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
+import { Outbox } from "./outbox";
+import { answerRequest, envelopesOf, type Batch, type Envelope, type PrimaryNotices, type PrimaryRequests, type RequestOptions, type WorkerNotices, type WorkerRequests } from "./messages";
 
 const debug = createDebug("runtime:ipc:worker");
 
@@ -11,15 +12,27 @@ type RequestHandler<T extends keyof PrimaryRequests> = (body: PrimaryRequests[T]
  * A worker's end of the IPC channel to the primary (see `./messages.ts` for the catalogue): it
  * sends notices and requests, and dispatches the primary's notices and requests to the one
  * listener or handler registered for each type.
+ *
+ * Notices are written together, once per event-loop turn (`./outbox.ts`), as the primary writes
+ * to its workers: a worker that sends many broadcasts in a turn makes one write, not one each.
+ * What must be on its way before the client hears of it is written earlier, by {@link flush}:
+ * the runtime flushes before every acknowledgement it sends a client (`runtime/worker.ts`), so an
+ * acked broadcast has left this process before its ack (a worker killed in between loses neither
+ * or only the ack). Requests and replies flush what is queued, then are written at once.
  */
 export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandler<never>> {
+  private readonly outbox = new Outbox((message) => this.write(message));
+
   constructor() {
     super();
     process.on("message", (message: unknown, handle: unknown) => {
       for (const envelope of envelopesOf(message)) this.receive(envelope, handle);
     });
     // the primary is gone: what waits for it gets its fallback now
-    process.on("disconnect", () => this.abandon(undefined, "the primary is gone"));
+    process.on("disconnect", () => {
+      this.outbox.clear();
+      this.abandon(undefined, "the primary is gone");
+    });
   }
 
   /** Whether the primary can be reached. */
@@ -27,8 +40,14 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
     return Boolean(process.send) && process.connected;
   }
 
+  /** Queues a notice: it leaves at the end of this event-loop turn, or at the next {@link flush}. */
   notify<T extends keyof WorkerNotices>(type: T, body: WorkerNotices[T]): void {
-    this.write({ rt: "notice", type, body });
+    if (this.connected) this.outbox.push({ rt: "notice", type, body });
+  }
+
+  /** Writes the queued notices now. */
+  flush(): void {
+    this.outbox.flush();
   }
 
   /** Sends a notice and resolves once it is written (or at once without a primary, or after `timeoutMs`). */
@@ -36,7 +55,7 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
     return new Promise((resolve) => {
       if (!this.connected) return resolve();
       setTimeout(resolve, timeoutMs).unref();
-      this.write({ rt: "notice", type, body }, () => resolve());
+      this.writeNow({ rt: "notice", type, body }, () => resolve());
     });
   }
 
@@ -47,7 +66,7 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
   ): Promise<WorkerRequests[T]["reply"]> {
     return this.ask(type, undefined, options, (id) => {
       if (!this.connected) return this.settle(id, undefined, "not running under the cluster primary");
-      this.write({ rt: "request", type, id, body }, (err) => err && this.settle(id, undefined, err.message));
+      this.writeNow({ rt: "request", type, id, body }, (err) => err && this.settle(id, undefined, err.message));
     });
   }
 
@@ -71,7 +90,7 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
       }
       case "request": {
         const handler = this.handlers.get(message.type);
-        const reply = (answer: { body?: unknown; error?: string }) => this.write({ rt: "reply", type: message.type, id: message.id, ...answer });
+        const reply = (answer: { body?: unknown; error?: string }) => this.writeNow({ rt: "reply", type: message.type, id: message.id, ...answer });
         if (!handler) return reply({ error: `no handler for ${message.type}` });
         // a synchronous handler answers at once, in the order the requests came
         answerRequest(() => handler(message.body as never), reply);
@@ -83,12 +102,13 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
     }
   }
 
-  /**
-   * Writes `message` now, not at the end of the turn as the primary does (`./outbox.ts`): what a
-   * handler sends the primary (a broadcast) must be on its way before the handler's
-   * acknowledgement reaches the client, or a worker killed in between loses an acked broadcast.
-   */
-  private write(message: Envelope, callback?: (err: Error | null) => void): void {
+  /** Writes `message` now, after what is queued (so that it overtakes nothing). */
+  private writeNow(message: Envelope, callback?: (err: Error | null) => void): void {
+    this.outbox.flush();
+    this.write(message, callback);
+  }
+
+  private write(message: Envelope | Batch, callback?: (err: Error | null) => void): void {
     if (!this.connected) return callback?.(new Error("not connected to the primary"));
     // no callback on the hot path (notices): a write that fails means the primary is gone, and
     // `disconnect` follows

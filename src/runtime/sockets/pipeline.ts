@@ -2,6 +2,7 @@ import createDebug from "debug";
 import { Socket, type Namespace, type Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import {
+  interceptAcknowledgements,
   interceptNamespaceJoins,
   interceptReservedEvents,
   interceptSocketEvents,
@@ -62,6 +63,11 @@ export interface SocketHooks {
    * client (an event's acknowledgement, if any, is the last element of `fault.event`).
    */
   fault: Array<(fault: HandlerFault) => void>;
+  /**
+   * A client's event is about to be acknowledged (its handler called the ack callback), before the
+   * acknowledgement is written: what the handler did must be on its way by then.
+   */
+  acknowledge: Array<(socket: PublicSocket) => void>;
   /** An event was emitted to one socket (`socket.emit`). */
   emit: Array<(socket: Socket) => void>;
   /** A broadcast started on this worker (`io.emit`, `to(room).emit`, …), once per operation. */
@@ -80,7 +86,7 @@ const pipelineOf = (socket: PublicSocket): SocketPipeline | undefined => pipelin
  * Servers without a pipeline behave as stock Socket.IO.
  */
 export class SocketPipeline {
-  readonly hooks: SocketHooks = { namespace: [], handshake: [], connection: [], event: [], join: [], fault: [], emit: [], broadcast: [] };
+  readonly hooks: SocketHooks = { namespace: [], handshake: [], connection: [], event: [], join: [], fault: [], acknowledge: [], emit: [], broadcast: [] };
   private readonly namespaces = new Set<Namespace>();
 
   constructor(private readonly io: Server) {
@@ -273,6 +279,11 @@ function installPrototypeInterceptors(): void {
         pipeline.fault({ nsp: socket.nsp, where: "event", err, socket, event });
       }
     },
+  });
+
+  interceptAcknowledgements((socket) => {
+    const hooks = pipelineOf(socket)?.hooks.acknowledge;
+    if (hooks) for (const hook of hooks) hook(socket);
   });
 
   // joins: the `join` hooks decide first
