@@ -204,6 +204,21 @@ describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s"
     }
   });
 
+  it("a session whose worker dies right after its CONNECT is restored: its record left the worker before the CONNECT", async () => {
+    const server = await startServer({ workers: 2, engine, env: { APP_MODULE: path.join(__dirname, "fixtures", "ack-then-kill-app.js") } });
+    const manager = new Manager(server.url, { ...WS_ONLY, ...reconnecting });
+    const socket = manager.socket("/die-on-connect");
+    try {
+      const first = await new Promise<string>((resolve) => socket.once("connect", () => resolve(socket.id!)));
+      await server.waitForLog((r) => r.event === "worker-start" && (r.worker as number) > 2);
+      await eventually(() => socket.connected && socket.id === first, 30_000, "the same session back");
+      expect(socket.recovered).toBe(true);
+    } finally {
+      socket.close();
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it("two namespaces of one client restored at the same moment each get their own session back", async () => {
     // the tutorial page's shape: one connection, namespaces `/` and `/my-namespace`. When its worker
     // dies, both namespaces ask the primary for their session at once, from the same new worker.

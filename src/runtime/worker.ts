@@ -88,8 +88,9 @@ export async function runWorker(): Promise<void> {
   metrics.instrument(engine.io, pipeline);
   engine.useHooks(pipeline);
   if (config.recoveryWindow > 0) pipeline.add("handshake", fillSessionStart);
-  // what a handler sent the primary (a broadcast, a join) leaves before its acknowledgement
-  pipeline.add("acknowledge", () => channel.flush());
+  // what led to a packet a client gets (its session's rooms, a handler's broadcasts) leaves for
+  // the primary before it: a CONNECT or an ack promises that it is recoverable
+  pipeline.add("packet", () => channel.flush());
   // the admin UI (and bcryptjs) is loaded only when it is on
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (config.adminUiPassword) (require("./metrics/admin-ui") as typeof import("./metrics/admin-ui")).enableAdminUi(engine.io, { password: config.adminUiPassword, workerId, state: backend.state });

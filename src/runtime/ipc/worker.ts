@@ -16,9 +16,10 @@ type RequestHandler<T extends keyof PrimaryRequests> = (body: PrimaryRequests[T]
  * Notices are written together, once per event-loop turn (`./outbox.ts`), as the primary writes
  * to its workers: a worker that sends many broadcasts in a turn makes one write, not one each.
  * What must be on its way before the client hears of it is written earlier, by {@link flush}:
- * the runtime flushes before every acknowledgement it sends a client (`runtime/worker.ts`), so an
- * acked broadcast has left this process before its ack (a worker killed in between loses neither
- * or only the ack). Requests and replies flush what is queued, then are written at once.
+ * the runtime flushes before every packet Socket.IO writes to one client on its own account
+ * (`runtime/worker.ts`): an acked broadcast has left this process before its ack, a new session's
+ * rooms before its CONNECT (a worker killed in between loses both or only the packet). Requests
+ * and replies flush what is queued, then are written at once.
  */
 export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandler<never>> {
   private readonly outbox = new Outbox((message) => this.write(message));
@@ -113,7 +114,14 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
     // no callback on the hot path (notices): a write that fails means the primary is gone, and
     // `disconnect` follows
     if (!callback) {
-      process.send!(message);
+      try {
+        process.send!(message);
+      } catch (err) {
+        // a message that cannot be serialized (its senders check what they send; this is the
+        // last line): the batch's other messages still go, one by one, and the worker lives on
+        debug("a message to the primary cannot be sent: %s", (err as Error).message);
+        if (message.rt === "batch") for (const one of message.messages) this.write(one);
+      }
       return;
     }
     process.send!(message, undefined, {}, (err: Error | null) => {

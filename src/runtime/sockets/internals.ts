@@ -33,7 +33,7 @@ export interface SocketInternals extends PublicSocket {
   _onerror(err: Error): void;
   /** The acknowledgement callback of packet `id`. */
   ack(id: number): (...args: unknown[]) => void;
-  /** Writes a packet to this socket's client (an acknowledgement, or an event when recovery is off). */
+  /** Writes a packet to this socket's client (its CONNECT, an acknowledgement, an event when recovery is off). */
   packet(packet: { type: number }, opts?: unknown): void;
   /** The recovery id of the session (connection state recovery). */
   readonly pid?: string;
@@ -102,19 +102,16 @@ export function interceptSocketEvents(interceptors: {
   };
 }
 
-/** `socket.io-parser`'s ACK and BINARY_ACK packet types. */
-const ACK = 3;
-const BINARY_ACK = 6;
-
 /**
- * Intercepts, once per process, the acknowledgements sent to clients (an event handler called its
- * ack callback: `Socket.prototype.packet` with an ACK packet): `before(socket)` runs before it is written.
+ * Intercepts, once per process, the packets Socket.IO writes to one client on its own account
+ * (`Socket.prototype.packet`: a namespace's CONNECT, an acknowledgement, a DISCONNECT, an event when
+ * connection state recovery is off; not broadcasts): `before(socket)` runs before it is written.
  */
-export function interceptAcknowledgements(before: (socket: SocketInternals) => void): void {
+export function interceptSocketPackets(before: (socket: SocketInternals) => void): void {
   const proto = SocketClass.prototype as unknown as SocketInternals;
   const packet = proto.packet;
   proto.packet = function (this: SocketInternals, p: { type: number }, opts?: unknown) {
-    if (p.type === ACK || p.type === BINARY_ACK) before(this);
+    before(this);
     return packet.call(this, p, opts);
   };
 }

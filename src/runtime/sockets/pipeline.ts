@@ -2,7 +2,7 @@ import createDebug from "debug";
 import { Socket, type Namespace, type Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import {
-  interceptAcknowledgements,
+  interceptSocketPackets,
   interceptNamespaceJoins,
   interceptReservedEvents,
   interceptSocketEvents,
@@ -64,10 +64,12 @@ export interface SocketHooks {
    */
   fault: Array<(fault: HandlerFault) => void>;
   /**
-   * A client's event is about to be acknowledged (its handler called the ack callback), before the
-   * acknowledgement is written: what the handler did must be on its way by then.
+   * A packet is about to be written to one client on the server's own account: its CONNECT to a
+   * namespace, the acknowledgement of its event, a DISCONNECT, an event when recovery is off (not
+   * broadcasts). What led to it (its session's rooms, the handler's broadcasts) must be on its
+   * way to the other processes by then.
    */
-  acknowledge: Array<(socket: PublicSocket) => void>;
+  packet: Array<(socket: PublicSocket) => void>;
   /** An event was emitted to one socket (`socket.emit`). */
   emit: Array<(socket: Socket) => void>;
   /** A broadcast started on this worker (`io.emit`, `to(room).emit`, …), once per operation. */
@@ -86,7 +88,7 @@ const pipelineOf = (socket: PublicSocket): SocketPipeline | undefined => pipelin
  * Servers without a pipeline behave as stock Socket.IO.
  */
 export class SocketPipeline {
-  readonly hooks: SocketHooks = { namespace: [], handshake: [], connection: [], event: [], join: [], fault: [], acknowledge: [], emit: [], broadcast: [] };
+  readonly hooks: SocketHooks = { namespace: [], handshake: [], connection: [], event: [], join: [], fault: [], packet: [], emit: [], broadcast: [] };
   private readonly namespaces = new Set<Namespace>();
 
   constructor(private readonly io: Server) {
@@ -281,8 +283,8 @@ function installPrototypeInterceptors(): void {
     },
   });
 
-  interceptAcknowledgements((socket) => {
-    const hooks = pipelineOf(socket)?.hooks.acknowledge;
+  interceptSocketPackets((socket) => {
+    const hooks = pipelineOf(socket)?.hooks.packet;
     if (hooks) for (const hook of hooks) hook(socket);
   });
 
