@@ -1,4 +1,3 @@
-import v8 from "node:v8";
 import type { BroadcastOptions } from "socket.io-adapter";
 
 /**
@@ -13,18 +12,12 @@ export interface WireOptions {
   flags?: Record<string, unknown>;
 }
 
-/**
- * A recoverable broadcast's arguments as they cross processes: serialized once, by the worker that
- * sends it (`v8.serialize`, the IPC channel's own format, so Buffers and Dates survive), kept so by
- * the primary's log and forwarded as they are to every other worker, which alone deserializes
- * them. The primary never builds the arguments' objects, nor serializes them again per worker.
- */
-export type EncodedData = Uint8Array;
-
-/** Serializes a broadcast's arguments; throws (`DataCloneError`) for what cannot cross processes (a function). */
-export const encodeData = (data: unknown[]): EncodedData => v8.serialize(data);
-
-export const decodeData = (bytes: EncodedData): unknown[] => v8.deserialize(bytes) as unknown[];
+/** A Socket.IO packet as it crosses processes. */
+export interface WirePacket {
+  type: number;
+  data: unknown[];
+  nsp: string;
+}
 
 /** A session as connection state recovery keeps it. */
 export interface WireSession {

@@ -1,6 +1,6 @@
 import type { Verdict } from "../admission/address-limits";
 import type { ClusterRestoredSession } from "../backends/cluster/recovery-log";
-import type { EncodedData, WireOptions, WireSession } from "../backends/rooms";
+import type { WireOptions, WirePacket, WireSession } from "../backends/rooms";
 import type { ProcessReport } from "../metrics/report";
 import type { StateChange, StateOperation, StateResult } from "../../state/shared-state";
 
@@ -40,7 +40,7 @@ export interface WorkerNotices {
    * recovery: a recoverable broadcast the worker delivered to its own sockets, number `seq` of its
    * origin: to log and forward to the other workers.
    */
-  "recovery:broadcast": { nsp: string; data: EncodedData; opts: WireOptions; seq: number };
+  "recovery:broadcast": { nsp: string; packet: WirePacket; opts: WireOptions; seq: number };
   /**
    * recovery: a socket with a recovery id connected, or its rooms changed; `seen` is the worker's
    * offset when the socket joined: what a client without an offset missed comes after it.
@@ -84,7 +84,7 @@ export interface PrimaryNotices {
   /** supervision: the previous generation is gone (a handover): take new sessions (see `ClusterPlan.held`). */
   "worker:serve": Record<string, never>;
   /** recovery: a logged broadcast of another worker (number `seq` of `origin`), to deliver locally. */
-  "recovery:deliver": { nsp: string; data: EncodedData; opts: WireOptions; origin: number; seq: number };
+  "recovery:deliver": { nsp: string; packet: WirePacket; opts: WireOptions; origin: number; seq: number };
   /** recovery: the worker of `origin` is gone; everything of it (up to `final`) was forwarded before this notice. */
   "recovery:ended": { origin: number; final: number };
   /**

@@ -26,7 +26,7 @@ export function startClusterPrimary({ config, channel, handedOver }: { config: C
     maxDisconnectionDuration: config.recoveryWindow,
     maxPackets: config.recoveryMaxPackets,
     workerConnected: (id) => cluster.workers?.[id]?.isConnected() === true,
-    forward: (nsp, data, opts, origin, seq, from) => channel.broadcast("recovery:deliver", { nsp, data, opts, origin, seq }, from),
+    forward: (nsp, packet, opts, origin, seq, from) => channel.broadcast("recovery:deliver", { nsp, packet, opts, origin, seq }, from),
     ended: (origin, final) => channel.broadcast("recovery:ended", { origin, final }),
     evict: (id, nsp, sid) => {
       const worker = cluster.workers?.[id];
@@ -34,7 +34,7 @@ export function startClusterPrimary({ config, channel, handedOver }: { config: C
     },
   }, (handedOver as { recovery?: RecoveryLogSnapshot } | undefined)?.recovery);
   channel.handle("recovery:join", (worker) => log.join(worker.id));
-  channel.on("recovery:broadcast", (worker, { nsp, data, opts, seq }) => log.broadcast(worker.id, nsp, data, opts, seq));
+  channel.on("recovery:broadcast", (worker, { nsp, packet, opts, seq }) => log.broadcast(worker.id, nsp, packet, opts, seq));
   channel.on("recovery:session", (worker, { nsp, session, seen }) => log.connected(worker.id, nsp, session, seen));
   channel.on("recovery:persist", (worker, { nsp, session }) => log.disconnected(worker.id, nsp, session));
   channel.on("recovery:forget", (worker, { nsp, sid }) => log.forget(worker.id, nsp, sid));

@@ -3,7 +3,7 @@ import createDebug from "debug";
 import { Adapter, type BroadcastOptions, type Room, type Session, type SocketId } from "socket.io-adapter";
 import type { WorkerChannel } from "../../ipc/worker";
 import { closeSuperseded, isConnecting, namespaceSocket, recoveryEnabled, replayMissed } from "../../sockets/internals";
-import { decodeData, encodeData, fromWire, reaches, toWire, type WireOptions, type WireSession } from "../rooms";
+import { fromWire, reaches, toWire, type WireOptions, type WireSession } from "../rooms";
 import { DeliveryPosition, parseOffset, type Position } from "./offsets";
 
 const debug = createDebug("runtime:recovery");
@@ -66,7 +66,7 @@ class CatchUp {
  * `@socket.io/cluster-adapter` plus connection state recovery across the cluster (which the
  * cluster adapter does not implement). A recoverable broadcast (an event without acknowledgement,
  * not volatile, not local) is numbered in this worker's origin, delivered to the sockets here at
- * once, and sent to the primary (`./recovery-log.ts`), which logs it and forwards it to the other
+ * once, and queued for the primary (`./recovery-log.ts`), which logs it and forwards it to the other
  * workers; each delivery carries the offset of where this worker stands (`./offsets.ts`), so a
  * client's offset names exactly what it was sent. Sessions (id, rooms) are kept by the primary
  * while connected, so they outlive a worker that dies. Everything else (acks, `fetchSockets`,
@@ -103,9 +103,9 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
       delivering = false;
     }
   };
-  channel.on("recovery:deliver", ({ nsp, data, opts, origin, seq }) => {
+  channel.on("recovery:deliver", ({ nsp, packet, opts, origin, seq }) => {
     if (!position?.accepts(origin, seq)) return void debug("broadcast %d of origin %d not delivered: not the next one", seq, origin);
-    deliverInOrder(nsp, { origin, seq, data: decodeData(data), opts });
+    deliverInOrder(nsp, { origin, seq, data: packet.data, opts });
   });
   channel.on("recovery:ended", ({ origin, final }) => position?.originEnded(origin, final));
   channel.on("recovery:evict", ({ nsp, sid }) => {
@@ -139,13 +139,11 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
 
     override broadcast(packet: Packet, opts: BroadcastOptions): Promise<void> {
       if (!this.recoverable(packet, opts)) return super.broadcast(packet, opts);
-      // serialized once, here (what cannot cross processes throws to the caller, and nothing is sent)
-      const data = encodeData(packet.data);
       const seq = position!.next();
       const wire = toWire(opts);
-      // queued in this worker's order, written at the end of the turn or before an acknowledgement:
-      // the primary logs and forwards it in that order
-      channel.notify("recovery:broadcast", { nsp: this.nsp.name, data, opts: wire, seq });
+      // queued in this worker's order, written at the end of the turn or before the next packet to
+      // one client (an ack): the primary logs and forwards it in that order
+      channel.notify("recovery:broadcast", { nsp: this.nsp.name, packet: { type: packet.type, data: packet.data, nsp: packet.nsp }, opts: wire, seq });
       deliverInOrder(this.nsp.name, { origin: position!.origin, seq, data: packet.data, opts: wire });
       return Promise.resolve();
     }
@@ -248,7 +246,7 @@ export function recoveringClusterAdapter(channel: WorkerChannel, joined?: { orig
             if (!session) return;
             const { sid, pid: restored, rooms, data, base, missed } = session;
             const pending = new CatchUp({ sid, pid: restored, rooms, data }, base);
-            for (const [origin, seq, bytes] of missed) pending.add(origin, seq, decodeData(bytes));
+            for (const [origin, seq, packetData] of missed) pending.add(origin, seq, packetData);
             for (const delivery of meanwhile) {
               if (reaches(rooms, delivery.opts)) pending.add(delivery.origin, delivery.seq, delivery.data);
             }

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import { randomBytes } from "node:crypto";
-import { reaches, SESSION_START, type EncodedData, type WireOptions, type WireSession } from "../rooms";
+import { reaches, SESSION_START, type WireOptions, type WirePacket, type WireSession } from "../rooms";
 import { AnswerLater } from "../../ipc/messages";
 import { encodeOffset, parseOffset, seqAt, type Position } from "./offsets";
 
@@ -10,7 +10,7 @@ interface LoggedPacket {
   origin: number;
   seq: number;
   opts: WireOptions;
-  data: EncodedData;
+  data: unknown[];
   at: number;
 }
 
@@ -37,7 +37,7 @@ interface KeptSession extends WireSession {
  * from `base.low` on), `missed` the logged broadcasts after it that reach its rooms, as
  * `[origin, seq, data]`, in the log's order.
  */
-export type ClusterRestoredSession = WireSession & { base: Position; missed: Array<[number, number, EncodedData]> };
+export type ClusterRestoredSession = WireSession & { base: Position; missed: Array<[number, number, unknown[]]> };
 
 /**
  * How long a restore request for a session still connected (as far as the primary knows) waits
@@ -54,7 +54,7 @@ export interface RecoveryLogOptions {
   /** Whether worker `id` is alive and connected. */
   workerConnected: (id: number) => boolean;
   /** Forwards a logged broadcast of `origin` to every worker but `from` (which delivered it first). */
-  forward: (nsp: string, data: EncodedData, opts: WireOptions, origin: number, seq: number, from: number) => void;
+  forward: (nsp: string, packet: WirePacket, opts: WireOptions, origin: number, seq: number, from: number) => void;
   /** Tells every worker that `origin` ended at `final` (after everything of it was forwarded). */
   ended: (origin: number, final: number) => void;
   /** Asks worker `id` to close the connection of session `sid`: its client came back on another one. */
@@ -158,7 +158,7 @@ export class RecoveryLog {
   }
 
   /** A recoverable broadcast, already delivered by `worker` to its sockets: logged, forwarded to the others. */
-  broadcast(worker: number, nsp: string, data: EncodedData, opts: WireOptions, seq: number): void {
+  broadcast(worker: number, nsp: string, packet: WirePacket, opts: WireOptions, seq: number): void {
     const origin = this.originOf.get(worker);
     const state = origin === undefined ? undefined : this.origins.get(origin);
     if (origin === undefined || !state || state.ended) return void debug("broadcast of worker %d without an origin: not logged", worker);
@@ -166,11 +166,9 @@ export class RecoveryLog {
     state.seq = seq;
     let log = this.packets.get(nsp);
     if (!log) this.packets.set(nsp, (log = []));
-    // a copy of its own: what came over IPC is a view of the whole message read (a batch)
-    const bytes = Buffer.from(data);
-    log.push({ origin, seq, opts, data: bytes, at: Date.now() });
+    log.push({ origin, seq, opts, data: packet.data, at: Date.now() });
     if (log.length > this.options.maxPackets) this.dropOldest(nsp, log, log.length - this.options.maxPackets);
-    this.options.forward(nsp, bytes, opts, origin, seq, worker);
+    this.options.forward(nsp, packet, opts, origin, seq, worker);
     this.wakeAll();
   }
 
@@ -318,7 +316,7 @@ export class RecoveryLog {
     for (const [origin, seq] of this.forgotten.get(nsp) ?? []) {
       if (origin >= base.low && had(origin) < seq) return this.refused(pid, `offset ${offset} is no longer in the log (origin ${origin})`);
     }
-    const missed: Array<[number, number, EncodedData]> = [];
+    const missed: Array<[number, number, unknown[]]> = [];
     for (const packet of this.packets.get(nsp) ?? []) {
       if (packet.origin >= base.low && packet.seq > had(packet.origin) && reaches(session.rooms, packet.opts)) missed.push([packet.origin, packet.seq, packet.data]);
     }
