@@ -4,13 +4,13 @@ import type { Batch, Envelope } from "./messages";
 export type WireWrite = (message: Envelope | Batch) => void;
 
 /**
- * The messages to one peer (from the primary to one worker, or from a worker to the primary), written together: what is queued during an event-loop turn
- * leaves in one write at the end of the turn (`setImmediate`), a {@link Batch} when there is more
- * than one, in the order queued (the worker handles them in that order, as if they came one by
- * one). Under load this turns one write per broadcast and worker into one per turn and worker. A
- * message that must leave now (one whose handle travels beside it) flushes the queue first, so
- * that nothing queued before it is overtaken. Workers queue their notices the same way
- * (`./worker.ts`).
+ * The messages to one peer (the primary's to one worker, or a worker's to the primary), written
+ * together: what is queued during an event-loop turn leaves in one write at the end of the turn
+ * (`setImmediate`), a {@link Batch} when there is more than one, in the order queued (the peer
+ * handles them in that order, as if they came one by one). Under load this turns one write per
+ * broadcast and peer into one per turn and peer. A message that must leave now (one whose handle
+ * travels beside it; a worker's request, or its notices before a packet to a client: `./worker.ts`)
+ * flushes the queue first, so that nothing queued before it is overtaken.
  */
 export class Outbox {
   private queue: Envelope[] = [];

@@ -117,8 +117,8 @@ export class WorkerChannel extends Endpoint<NoticeListener<never>, RequestHandle
       try {
         process.send!(message);
       } catch (err) {
-        // a message that cannot be serialized (its senders check what they send; this is the
-        // last line): the batch's other messages still go, one by one, and the worker lives on
+        // a message that cannot be serialized (a function among a broadcast's arguments): it is
+        // dropped, the batch's other messages still go, one by one, and the worker lives on
         debug("a message to the primary cannot be sent: %s", (err as Error).message);
         if (message.rt === "batch") for (const one of message.messages) this.write(one);
       }
