@@ -1,5 +1,5 @@
 import path from "node:path";
-import { childrenOf, freePort, sleep } from "../lib/processes";
+import { childrenOf, freePort, isAlive, sleep } from "../lib/processes";
 import { gcAll, launch, runningSystem } from "./launch";
 import type { SystemSpec } from "./types";
 
@@ -59,8 +59,14 @@ export const product: SystemSpec = {
     const notes: string[] = Object.entries(env).map(([key, value]) => `${key}=${value}`);
     const fallback = launched.lines.find((line) => line.event === "engine-fallback");
     if (fallback) notes.push(`engine fell back to node: ${String(fallback.reason)}`);
-    const pids = () => productPids(adminPort, launched.child.pid!);
     const first = await clusterStats(adminPort);
+    // kept while they live: `/stats` answers with the next metrics collection (at most one a
+    // second), and the scenarios ask for the PIDs at every phase
+    let known = [first.primaryPid, ...first.workers.map((w) => w.pid)];
+    const pids = async () => {
+      if (!known.every(isAlive)) known = await productPids(adminPort, launched.child.pid!);
+      return known;
+    };
     const engines = [...new Set(first.workers.map((w) => w.engine))];
     if (engines.some((e) => e !== "uws")) notes.push(`engine: ${engines.join(", ")}`);
     const system = runningSystem(launched, port, workers, pids, notes);
