@@ -112,7 +112,7 @@ const PRESETS: Record<BenchOptions["mode"], Omit<BenchOptions, "mode" | "systems
 
 const HELP = `npm run bench -- [options]
 
-  --quick                 small N, short phases: about 2 minutes
+  --quick                 small N, short phases: under 2 minutes
   --smoke                 tiny N (the test suite's check that the harness works)
   --systems LIST          product,recipe,single,raw (default: all)
   --scenarios LIST        ramp,echo,fanout,rooms,cross,http,hold (default: all)
