@@ -7,6 +7,8 @@ import { startServer } from "./helpers/server";
 import { ENGINES } from "./helpers/engines";
 
 const reconnecting = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 };
+/** The echo application plus handlers that SIGKILL their worker right after an ack or a CONNECT. */
+const ACK_THEN_KILL = { APP_MODULE: path.join(__dirname, "fixtures", "ack-then-kill-app.js") };
 
 interface Receiver {
   socket: Socket;
@@ -168,10 +170,10 @@ describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s"
   });
 
   it("broadcasts a handler sent before its acknowledgement reach every worker, though the worker dies right after the ack", async () => {
-    // a worker writes what it sends the primary once per event-loop turn, and before every
-    // acknowledgement: the handler here broadcasts, acks and SIGKILLs its worker in one turn
+    // a worker writes what it sends the primary once per event-loop turn, and before every packet
+    // to one client (an ack): the handler here broadcasts, acks and SIGKILLs its worker in one turn
     const COUNT = 50;
-    const server = await startServer({ workers: 2, engine, env: { APP_MODULE: path.join(__dirname, "fixtures", "ack-then-kill-app.js") } });
+    const server = await startServer({ workers: 2, engine, env: ACK_THEN_KILL });
     const sender = await connect(server.url, WS_ONLY);
     const senderInstance = (await whoami(sender)).instance;
     const receivers: Socket[] = [];
@@ -205,7 +207,7 @@ describe.each(ENGINES)("connection state recovery across the cluster, ENGINE=%s"
   });
 
   it("a session whose worker dies right after its CONNECT is restored: its record left the worker before the CONNECT", async () => {
-    const server = await startServer({ workers: 2, engine, env: { APP_MODULE: path.join(__dirname, "fixtures", "ack-then-kill-app.js") } });
+    const server = await startServer({ workers: 2, engine, env: ACK_THEN_KILL });
     const manager = new Manager(server.url, { ...WS_ONLY, ...reconnecting });
     const socket = manager.socket("/die-on-connect");
     try {
